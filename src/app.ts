@@ -1,0 +1,121 @@
+import path from 'node:path';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { authRoutes } from './auth/auth-routes.ts';
+import { ApiKeys } from './auth/api-keys.ts';
+import { UploadTokens } from './auth/upload-tokens.ts';
+import { VideoRepository } from './catalog/video-repository.ts';
+import { videoRoutes } from './catalog/video-routes.ts';
+import type { Config } from './config.ts';
+import { createAuthenticator } from './http/auth.ts';
+import { healthRoutes } from './http/health-routes.ts';
+import { createServer } from './http/server.ts';
+import { resolveMediaTools } from './media/ffmpeg-binary.ts';
+import { probeMedia } from './media/probe.ts';
+import { type Database, openPGlite, openPostgres } from './platform/db/database.ts';
+import { migrate } from './platform/db/migrations.ts';
+import { createMetrics } from './platform/metrics.ts';
+import { type JobQueue, PgBossJobQueue } from './platform/queue/job-queue.ts';
+import type { BlobStore } from './platform/storage/blob-store.ts';
+import { createBlobStore } from './platform/storage/index.ts';
+import { UploadRepository } from './uploads/upload-repository.ts';
+import { uploadRoutes } from './uploads/upload-routes.ts';
+import { UploadService } from './uploads/upload-service.ts';
+
+export interface App {
+  config: Config;
+  database: Database;
+  store: BlobStore;
+  queue: JobQueue;
+  apiKeys: ApiKeys;
+  uploadTokens: UploadTokens;
+  uploads: UploadService;
+  videos: VideoRepository;
+  http: FastifyInstance;
+  /** Starts background duties (upload sweeping; later, workers). */
+  startBackground(): void;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  /** An already-open database (tests share one); otherwise opened from config. */
+  database?: Database;
+}
+
+/** Opens the database the config names: PostgreSQL when DATABASE_URL is set, else embedded PGlite. */
+export function openDatabase(config: Config): Promise<Database> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl) : openPGlite(path.join(config.dataDir, 'db'));
+}
+
+/** The composition root: builds every adapter and service from config. No globals. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const database = options.database ?? (await openDatabase(config));
+  const closers: Array<() => Promise<unknown>> = [];
+  if (!options.database) closers.push(() => database.close());
+  try {
+    await migrate(database.db);
+    const store = createBlobStore(config.storage);
+    const queue = new PgBossJobQueue(database);
+    await queue.start();
+    closers.unshift(() => queue.stop({ timeoutMs: 10_000 }));
+    const redis = config.redisUrl
+      ? new Redis(config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, lazyConnect: false })
+      : undefined;
+    if (redis) closers.unshift(() => redis.quit());
+
+    const tools = resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+    const apiKeys = new ApiKeys(database.db);
+    const uploadTokens = new UploadTokens(database.db, config.uploads.uploadTokenTtlSeconds);
+    const videos = new VideoRepository(database.db);
+    const uploads = new UploadService({
+      db: database.db,
+      uploads: new UploadRepository(database.db),
+      videos,
+      tokens: uploadTokens,
+      store,
+      queue,
+      limits: config.uploads,
+      probe: (input) => probeMedia(tools.ffprobe, input),
+    });
+
+    const http = await createServer({ logger: options.logger ?? false, redis });
+    const auth = createAuthenticator(apiKeys, uploadTokens);
+    const metrics = createMetrics();
+    await http.register(healthRoutes, { db: database.db, store });
+    await http.register(authRoutes, { tokens: uploadTokens, auth });
+    await http.register(uploadRoutes, { service: uploads, auth, rateLimit: config.rateLimit });
+    await http.register(videoRoutes, { videos });
+    http.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(metrics.contentType).send(await metrics.metrics()),
+    );
+    closers.unshift(() => http.close());
+
+    let sweeper: NodeJS.Timeout | undefined;
+    return {
+      config,
+      database,
+      store,
+      queue,
+      apiKeys,
+      uploadTokens,
+      uploads,
+      videos,
+      http,
+      startBackground() {
+        const sweep = () =>
+          uploads.sweepExpired().catch((error) => http.log.warn({ err: error }, 'upload sweep failed'));
+        sweeper = setInterval(sweep, 60_000);
+        sweeper.unref();
+        void sweep();
+      },
+      async close() {
+        clearInterval(sweeper);
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw error;
+  }
+}

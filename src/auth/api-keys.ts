@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../platform/db/database.ts';
+import { errors } from '../errors.ts';
+import { newId, newSecret } from '../platform/ids.ts';
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** Keys are 192-bit random secrets, so a plain SHA-256 is a sufficient one-way hash. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export class ApiKeys {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Creates a key; the secret is returned once and only its hash is stored. */
+  async create(name: string): Promise<{ key: ApiKeyInfo; secret: string }> {
+    const trimmed = name.trim();
+    if (!trimmed || trimmed.length > 100) throw errors.validation('A key name of 1–100 characters is required');
+    const secret = newSecret('reel');
+    const row = await this.#db
+      .insertInto('api_keys')
+      .values({ id: newId(), name: trimmed, hash: hashSecret(secret), last_used_at: null, revoked_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { key: toInfo(row), secret };
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    const rows = await this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
+    return rows.map(toInfo);
+  }
+
+  /** Revokes by id or by name (when the name is unique). */
+  async revoke(idOrName: string): Promise<ApiKeyInfo> {
+    const matches = await this.#db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+      .where('revoked_at', 'is', null)
+      .execute();
+    if (matches.length === 0) throw errors.keyNotFound(`No active API key with id or name "${idOrName}"`);
+    if (matches.length > 1) throw errors.validation(`Several keys are named "${idOrName}": revoke by id`);
+    const row = await this.#db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', matches[0]!.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toInfo(row);
+  }
+
+  /** The active key a secret belongs to, or undefined. */
+  async verify(secret: string): Promise<{ id: string } | undefined> {
+    const row = await this.#db
+      .selectFrom('api_keys')
+      .select(['id', 'last_used_at'])
+      .where('hash', '=', hashSecret(secret))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    // Record use at most once a minute: no write on every request.
+    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+      await this.#db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
+    }
+    return { id: row.id };
+  }
+}
+
+function toInfo(row: {
+  id: string;
+  name: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}): ApiKeyInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

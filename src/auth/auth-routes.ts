@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Authenticator } from '../http/auth.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { ownerKeyId } from './principal.ts';
+import type { UploadTokens } from './upload-tokens.ts';
+
+export async function authRoutes(
+  parent: FastifyInstance,
+  options: { tokens: UploadTokens; auth: Authenticator },
+): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
+    '/api/v1/upload-tokens',
+    {
+      preHandler: options.auth.requireKey,
+      schema: {
+        tags: ['auth'],
+        security: [{ bearer: [] }],
+        summary: 'Issue a short-lived token that may create and fill exactly one upload session',
+        response: {
+          201: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }),
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await options.tokens.issue(ownerKeyId(request.principal!))),
+  );
+}

@@ -1,0 +1,194 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Typed, validated configuration. The only module that reads process.env. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL connection string; absent → embedded PGlite under dataDir/db. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  storage: LocalStorageConfig | S3StorageConfig;
+  publicBaseUrl: string | undefined;
+  logLevel: string;
+  workers: { enabled: boolean; transcodeConcurrency: number };
+  uploads: UploadLimits;
+  rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
+  ffmpegPath: string | undefined;
+  ffprobePath: string | undefined;
+}
+
+export interface LocalStorageConfig {
+  kind: 'local';
+  root: string;
+}
+
+export interface S3StorageConfig {
+  kind: 's3';
+  bucket: string;
+  region: string;
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
+export interface UploadLimits {
+  defaultChunkSize: number;
+  minChunkSize: number;
+  maxChunkSize: number;
+  minSize: number;
+  maxSize: number;
+  sessionTtlSeconds: number;
+  maxDurationSeconds: number;
+  maxWidth: number;
+  maxHeight: number;
+  uploadTokenTtlSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const MiB = 1024 * 1024;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
+  const s3Bucket = env.S3_BUCKET;
+  const storage: Config['storage'] = s3Bucket
+    ? {
+        kind: 's3',
+        bucket: s3Bucket,
+        region: env.S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
+        endpoint: env.S3_ENDPOINT || undefined,
+        forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      }
+    : { kind: 'local', root: path.resolve(env.STORAGE_DIR ?? path.join(dataDir, 'media')) };
+  // S3 multipart parts (except the last) must be at least 5 MiB.
+  const minChunkSize = storage.kind === 's3' ? 5 * MiB : bytes(env, 'UPLOAD_MIN_CHUNK_SIZE', 256 * 1024);
+  const defaultChunkSize = bytes(env, 'UPLOAD_CHUNK_SIZE', 8 * MiB);
+  const maxChunkSize = bytes(env, 'UPLOAD_MAX_CHUNK_SIZE', 64 * MiB);
+  if (defaultChunkSize < minChunkSize || defaultChunkSize > maxChunkSize) {
+    throw new ConfigError(
+      `UPLOAD_CHUNK_SIZE must be between ${minChunkSize} and ${maxChunkSize} bytes (S3 needs ≥ 5 MiB)`,
+    );
+  }
+  const config: Config = {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    storage,
+    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, '') || undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    workers: {
+      enabled: bool(env, 'WORKERS', true),
+      transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
+    },
+    uploads: {
+      defaultChunkSize,
+      minChunkSize,
+      maxChunkSize,
+      minSize: bytes(env, 'UPLOAD_MIN_SIZE', 1),
+      maxSize: bytes(env, 'UPLOAD_MAX_SIZE', 20 * 1024 * MiB),
+      sessionTtlSeconds: int(env, 'UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 1),
+      maxDurationSeconds: int(env, 'MAX_VIDEO_DURATION_SECONDS', 6 * 3600, 1),
+      maxWidth: int(env, 'MAX_VIDEO_WIDTH', 7680, 1),
+      maxHeight: int(env, 'MAX_VIDEO_HEIGHT', 7680, 1),
+      uploadTokenTtlSeconds: int(env, 'UPLOAD_TOKEN_TTL_SECONDS', 3600, 1),
+    },
+    rateLimit: {
+      uploadsPerMinute: int(env, 'RATE_LIMIT_UPLOADS_PER_MINUTE', 60, 1),
+      chunksPerMinute: int(env, 'RATE_LIMIT_CHUNKS_PER_MINUTE', 3000, 1),
+    },
+    ffmpegPath: env.FFMPEG_PATH || undefined,
+    ffprobePath: env.FFPROBE_PATH || undefined,
+  };
+  return { ...config, ...overrides };
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: MiB,
+  mb: MiB,
+  mib: MiB,
+  g: 1024 * MiB,
+  gb: 1024 * MiB,
+  gib: 1024 * MiB,
+};
+
+/** "8MiB", "512k", "1048576" → bytes (binary units). */
+export function parseByteSize(raw: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  if (!match) return undefined;
+  const unit = UNITS[match[2]!.toLowerCase()];
+  if (unit === undefined) return undefined;
+  return Math.round(Number(match[1]) * unit);
+}
+
+function bytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = parseByteSize(raw);
+  if (value === undefined) throw new ConfigError(`${name} must be a size like 8MiB or 1048576, got "${raw}"`);
+  return value;
+}
+
+/** What the `reel upload` / `reel status` client needs: where the server is, a key, where resume state lives. */
+export interface ClientConfig {
+  /** REEL_URL, without a trailing slash; default http://localhost:8080. */
+  baseUrl: string;
+  /** True when REEL_URL was not set (a saved credentials file may then name the server). */
+  baseUrlIsDefault: boolean;
+  /** REEL_API_KEY. */
+  apiKey: string | undefined;
+  /** REEL_STATE_FILE; default $XDG_STATE_HOME/reel/uploads.json (~/.local/state/reel/uploads.json). */
+  statePath: string;
+  /** `<DATA_DIR>/cli-credentials.json`, written by `reel keys create`. */
+  credentialsPath: string;
+}
+
+export const DEFAULT_CLIENT_BASE_URL = 'http://localhost:8080';
+
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  const stateHome = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  const rawUrl = env.REEL_URL?.trim();
+  return {
+    baseUrl: (rawUrl || DEFAULT_CLIENT_BASE_URL).replace(/\/+$/, ''),
+    baseUrlIsDefault: !rawUrl,
+    apiKey: env.REEL_API_KEY?.trim() || undefined,
+    statePath: path.resolve(env.REEL_STATE_FILE || path.join(stateHome, 'reel', 'uploads.json')),
+    credentialsPath: cliCredentialsPath(path.resolve(env.DATA_DIR ?? './data')),
+  };
+}
+
+/** Where `reel keys create` saves the new key for the local CLI. */
+export function cliCredentialsPath(dataDir: string): string {
+  return path.join(dataDir, 'cli-credentials.json');
+}

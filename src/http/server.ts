@@ -1,0 +1,71 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { errors } from '../errors.ts';
+import { bearerToken } from './auth.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { ErrorBody } from './schemas.ts';
+
+export interface ServerOptions {
+  logger: FastifyServerOptions['logger'];
+  redis: Redis | undefined;
+  /** Chunk bodies are streamed, not parsed; this bounds the JSON bodies only. */
+  bodyLimit?: number;
+}
+
+/** Fastify with Reel's cross-cutting concerns; routes are registered by the caller. */
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  });
+  app.decorateRequest('principal', undefined);
+  app.addSchema(ErrorBody);
+  installErrorHandling(app);
+
+  await app.register(helmet, {
+    // Media and API responses are fetched cross-origin by players; the API serves no HTML of its own
+    // except the docs UI, which needs inline scripts.
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Content-Digest', 'Range', 'If-None-Match'],
+    exposedHeaders: ['Content-Range', 'Content-Length', 'Accept-Ranges', 'ETag', 'Retry-After'],
+    maxAge: 86_400,
+  });
+  await app.register(rateLimit, {
+    global: false,
+    redis: options.redis,
+    nameSpace: 'reel-rate-limit:',
+    skipOnError: true,
+    // Per credential when one is sent (many uploaders may share a NAT), else per IP.
+    keyGenerator: (request) => {
+      const token = bearerToken(request);
+      return token ? createHash('sha256').update(token).digest('base64url').slice(0, 22) : request.ip;
+    },
+    errorResponseBuilder: (_request, context) => errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Reel API',
+        version: '1',
+        description: 'Self-hosted video platform: resumable uploads, processing, playback.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  return app;
+}

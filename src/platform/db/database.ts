@@ -1,0 +1,75 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { fromKysely, fromPglite } from 'pg-boss';
+import { PGliteSession } from './pglite-pool.ts';
+import type { Schema } from './schema.ts';
+
+export type Db = Kysely<Schema>;
+export type Tx = Transaction<Schema>;
+export type DbOrTx = Db | Tx;
+
+/** Runs raw SQL: the shape pg-boss's `db` option expects. */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface Database extends SqlExecutor {
+  kind: 'pglite' | 'postgres';
+  db: Db;
+  close(): Promise<void>;
+}
+
+// int8 (counts, byte sizes) as numbers: every size Reel stores is below 2^53.
+const INT8 = 20;
+pg.types.setTypeParser(INT8, (value) => Number(value));
+
+export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    async executeSql(text, values) {
+      const result = await pool.query(text, values as unknown[]);
+      return { rows: result.rows };
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Embedded PostgreSQL. `dataDir` undefined → in memory (tests). */
+export async function openPGlite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) await fs.mkdir(path.dirname(dataDir), { recursive: true });
+  const pglite = await PGlite.create(dataDir, {
+    extensions: { pg_trgm },
+    parsers: { [INT8]: (value: string) => Number(value) },
+  });
+  const session = new PGliteSession(pglite);
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: session.pool() as never }) });
+  return {
+    kind: 'pglite',
+    db,
+    // pg-boss's adapter sends parameterless (possibly multi-statement) SQL to exec; both go through
+    // the session lock so they never land inside another caller's transaction.
+    executeSql: fromPglite({
+      query: (text, params) => session.run(() => pglite.query(text, params)),
+      exec: (text) => session.run(() => pglite.exec(text)),
+    }).executeSql,
+    async close() {
+      await db.destroy();
+      await session.run(() => pglite.close());
+    },
+  };
+}
+
+/** An executor bound to a transaction, so a pg-boss job commits with the row it refers to. */
+export function transactionExecutor(trx: Tx): SqlExecutor {
+  return fromKysely(trx);
+}

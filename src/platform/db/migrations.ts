@@ -1,0 +1,101 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+
+/** Ordered, append-only. Each migration is a list of single statements (PGlite's extended protocol runs one at a time). */
+export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
+  {
+    id: '0001_foundation',
+    statements: [
+      `create extension if not exists pg_trgm`,
+      `create table api_keys (
+        id text primary key,
+        name text not null,
+        hash text not null unique,
+        created_at timestamptz not null default now(),
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      )`,
+      `create table uploads (
+        id text primary key,
+        state text not null check (state in ('active','completing','completed','aborted','expired','rejected')),
+        filename text not null,
+        size bigint not null check (size > 0),
+        content_type text not null,
+        chunk_size integer not null check (chunk_size > 0),
+        total_chunks integer not null check (total_chunks > 0),
+        sha256 text,
+        storage_key text not null,
+        storage_upload_id text not null,
+        owner_key_id text references api_keys(id),
+        video_id text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        expires_at timestamptz not null
+      )`,
+      `create index uploads_expiry on uploads (expires_at) where state in ('active','completing')`,
+      `create table upload_chunks (
+        upload_id text not null references uploads(id) on delete cascade,
+        idx integer not null check (idx >= 0),
+        size integer not null,
+        digest text not null,
+        etag text,
+        received_at timestamptz not null default now(),
+        primary key (upload_id, idx)
+      )`,
+      `create table upload_tokens (
+        id text primary key,
+        hash text not null unique,
+        api_key_id text not null references api_keys(id),
+        expires_at timestamptz not null,
+        upload_id text unique references uploads(id) on delete set null,
+        created_at timestamptz not null default now()
+      )`,
+      `create table videos (
+        id text primary key,
+        title text not null,
+        description text not null default '',
+        tags text[] not null default '{}',
+        visibility text not null check (visibility in ('public','unlisted','private')),
+        status text not null check (status in ('processing','ready','failed')),
+        duration_seconds double precision not null,
+        width integer not null,
+        height integer not null,
+        fps double precision,
+        video_codec text,
+        audio_codec text,
+        bitrate bigint,
+        rotation integer not null default 0,
+        container text,
+        probe jsonb not null,
+        source_key text not null,
+        source_size bigint not null,
+        upload_id text references uploads(id) on delete set null,
+        owner_key_id text references api_keys(id),
+        error jsonb,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      )`,
+      `create index videos_created on videos (created_at desc)`,
+    ],
+  },
+];
+
+/** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */
+export async function migrate(db: Db): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(7469001)`.execute(trx);
+    await sql`create table if not exists reel_migrations (id text primary key, applied_at timestamptz not null default now())`.execute(
+      trx,
+    );
+    const done = await sql<{ id: string }>`select id from reel_migrations`.execute(trx);
+    const applied = new Set(done.rows.map((row) => row.id));
+    const ran: string[] = [];
+    for (const migration of migrations) {
+      if (applied.has(migration.id)) continue;
+      for (const statement of migration.statements) await sql.raw(statement).execute(trx);
+      await sql`insert into reel_migrations (id) values (${migration.id})`.execute(trx);
+      ran.push(migration.id);
+    }
+    return ran;
+  });
+}

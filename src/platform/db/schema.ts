@@ -1,0 +1,88 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  hash: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface UploadTokensTable {
+  id: string;
+  hash: string;
+  api_key_id: string;
+  expires_at: Timestamp;
+  upload_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export type UploadState = 'active' | 'completing' | 'completed' | 'aborted' | 'expired' | 'rejected';
+
+export interface UploadsTable {
+  id: string;
+  state: UploadState;
+  filename: string;
+  size: number;
+  content_type: string;
+  chunk_size: number;
+  total_chunks: number;
+  sha256: string | null;
+  storage_key: string;
+  storage_upload_id: string;
+  owner_key_id: string | null;
+  video_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface UploadChunksTable {
+  upload_id: string;
+  idx: number;
+  size: number;
+  digest: string;
+  etag: string | null;
+  received_at: Generated<Date>;
+}
+
+export type VideoStatus = 'processing' | 'ready' | 'failed';
+export type Visibility = 'public' | 'unlisted' | 'private';
+
+export interface VideosTable {
+  id: string;
+  title: string;
+  description: string;
+  tags: string[];
+  visibility: Visibility;
+  status: VideoStatus;
+  duration_seconds: number;
+  width: number;
+  height: number;
+  fps: number | null;
+  video_codec: string | null;
+  audio_codec: string | null;
+  bitrate: number | null;
+  rotation: number;
+  container: string | null;
+  probe: Json;
+  source_key: string;
+  source_size: number;
+  upload_id: string | null;
+  owner_key_id: string | null;
+  error: Json | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface Schema {
+  api_keys: ApiKeysTable;
+  upload_tokens: UploadTokensTable;
+  uploads: UploadsTable;
+  upload_chunks: UploadChunksTable;
+  videos: VideosTable;
+}

@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Authenticator } from '../http/auth.ts';
+import { errorResponses, IdParam } from '../http/schemas.ts';
+import type { UploadService } from './upload-service.ts';
+
+const CreateBody = Type.Object({
+  filename: Type.String({ minLength: 1, maxLength: 255 }),
+  size: Type.Integer({ minimum: 1, description: 'Total file size in bytes' }),
+  contentType: Type.String({ minLength: 1, maxLength: 100 }),
+  sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Whole-file SHA-256 (hex)' })),
+  chunkSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Proposed chunk size in bytes' })),
+});
+
+const Session = Type.Object({
+  id: Type.String(),
+  chunkSize: Type.Integer(),
+  totalChunks: Type.Integer(),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+
+const Status = Type.Object({
+  id: Type.String(),
+  state: Type.String(),
+  filename: Type.String(),
+  size: Type.Integer(),
+  chunkSize: Type.Integer(),
+  totalChunks: Type.Integer(),
+  receivedChunks: Type.Integer(),
+  missingChunks: Type.Array(Type.Integer()),
+  bytesReceived: Type.Integer(),
+  expiresAt: Type.String({ format: 'date-time' }),
+  videoId: Type.Union([Type.String(), Type.Null()]),
+});
+
+const ChunkReceipt = Type.Object({
+  index: Type.Integer(),
+  duplicate: Type.Boolean(),
+  receivedChunks: Type.Integer(),
+  totalChunks: Type.Integer(),
+});
+
+const CompleteBody = Type.Object({
+  title: Type.Optional(Type.String({ maxLength: 200 })),
+  description: Type.Optional(Type.String({ maxLength: 5000 })),
+  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 30 })),
+  visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')])),
+});
+
+export interface UploadRouteOptions {
+  service: UploadService;
+  auth: Authenticator;
+  rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
+}
+
+export async function uploadRoutes(parent: FastifyInstance, options: UploadRouteOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { service, auth } = options;
+  const tags = ['uploads'];
+  const security = [{ bearer: [] }];
+  const limit = (max: number) => ({ rateLimit: { max, timeWindow: 60_000 } });
+
+  app.post(
+    '/api/v1/uploads',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      config: limit(options.rateLimit.uploadsPerMinute),
+      schema: {
+        tags,
+        security,
+        summary: 'Start a resumable upload session',
+        body: CreateBody,
+        response: { 201: Session, ...errorResponses(400, 401, 403, 413, 415, 422, 429) },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await service.create(request.principal!, request.body)),
+  );
+
+  app.get(
+    '/api/v1/uploads/:id',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      schema: {
+        tags,
+        security,
+        summary: 'What the server has: resume from missingChunks',
+        params: Type.Object({ id: IdParam }),
+        response: { 200: Status, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => service.status(request.principal!, request.params.id),
+  );
+
+  await app.register(async (chunks) => {
+    // Chunk bodies are streamed to storage untouched: no parsing, no buffering.
+    chunks.removeAllContentTypeParsers();
+    chunks.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    chunks.withTypeProvider<TypeBoxTypeProvider>().put(
+      '/api/v1/uploads/:id/chunks/:index',
+      {
+        preHandler: auth.requireKeyOrUploadToken,
+        config: limit(options.rateLimit.chunksPerMinute),
+        schema: {
+          tags,
+          security,
+          summary: 'Send one chunk (raw bytes) with Content-Digest: sha-256=:<base64>:',
+          description: 'Idempotent; chunks may arrive in any order and in parallel.',
+          params: Type.Object({ id: IdParam, index: Type.Integer({ minimum: 0 }) }),
+          headers: Type.Object({ 'content-digest': Type.Optional(Type.String()) }),
+          response: { 200: ChunkReceipt, ...errorResponses(400, 401, 403, 404, 409, 410, 415, 422, 429) },
+        },
+      },
+      async (request) => {
+        const length = request.headers['content-length'];
+        return service.receiveChunk(request.principal!, request.params.id, request.params.index, request.raw, {
+          contentDigest: request.headers['content-digest'],
+          contentLength: length === undefined ? undefined : Number(length),
+        });
+      },
+    );
+  });
+
+  app.post(
+    '/api/v1/uploads/:id/complete',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      config: limit(options.rateLimit.uploadsPerMinute),
+      schema: {
+        tags,
+        security,
+        summary: 'Verify, probe and turn the upload into a video (processing starts in the background)',
+        params: Type.Object({ id: IdParam }),
+        body: Type.Optional(CompleteBody),
+        response: { 202: Type.Object({ videoId: Type.String() }), ...errorResponses(401, 403, 404, 409, 410, 422) },
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send(await service.complete(request.principal!, request.params.id, request.body ?? {})),
+  );
+
+  app.delete(
+    '/api/v1/uploads/:id',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      schema: {
+        tags,
+        security,
+        summary: 'Abort the upload and free its storage',
+        params: Type.Object({ id: IdParam }),
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await service.abort(request.principal!, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}
