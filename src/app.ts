@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
-import { authRoutes } from './auth/auth-routes.ts';
 import { ApiKeys } from './auth/api-keys.ts';
+import { authRoutes } from './auth/auth-routes.ts';
 import { UploadTokens } from './auth/upload-tokens.ts';
 import { VideoRepository } from './catalog/video-repository.ts';
 import { videoRoutes } from './catalog/video-routes.ts';

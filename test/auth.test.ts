@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type TestApp, startTestApp } from './support/harness.ts';
+import { startTestApp, type TestApp } from './support/harness.ts';
 import { chunkOf, createSession, makeVideoOfSize, putChunk } from './support/uploads.ts';
 
 const chunkSize = 256 * 1024;
@@ -20,7 +20,12 @@ describe('API keys and upload tokens', () => {
     const none = await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: null });
     assert.equal(none.statusCode, 401);
     assert.equal(none.json().error.code, 'AUTH_REQUIRED');
-    const bad = await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: 'reel_nope' });
+    const bad = await t.request({
+      method: 'POST',
+      url: '/api/v1/uploads',
+      json: newUpload,
+      auth: 'reel_nope',
+    });
     assert.equal(bad.statusCode, 401);
     assert.equal(bad.json().error.code, 'AUTH_INVALID');
     const tokenless = await t.request({ method: 'POST', url: '/api/v1/upload-tokens', auth: null });
@@ -29,7 +34,10 @@ describe('API keys and upload tokens', () => {
 
   it('a revoked key stops working', async () => {
     const { key, secret } = await t.app.apiKeys.create('temporary');
-    assert.equal((await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret })).statusCode, 201);
+    assert.equal(
+      (await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret })).statusCode,
+      201,
+    );
     await t.app.apiKeys.revoke(key.id);
     const after = await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret });
     assert.equal(after.json().error.code, 'AUTH_INVALID');
@@ -47,7 +55,10 @@ describe('API keys and upload tokens', () => {
     assert.ok(new Date(expiresAt).getTime() > Date.now());
 
     const session = await createSession(t, file, { chunkSize }, token);
-    assert.equal((await putChunk(t, session.id, 0, chunkOf(file, chunkSize, 0), { auth: token })).statusCode, 200);
+    assert.equal(
+      (await putChunk(t, session.id, 0, chunkOf(file, chunkSize, 0), { auth: token })).statusCode,
+      200,
+    );
     const status = await t.request({ method: 'GET', url: `/api/v1/uploads/${session.id}`, auth: token });
     assert.equal(status.json().receivedChunks, 1);
 
@@ -64,22 +75,37 @@ describe('API keys and upload tokens', () => {
     assert.equal(escalate.statusCode, 403);
 
     await putChunk(t, session.id, 1, chunkOf(file, chunkSize, 1), { auth: token });
-    const complete = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {}, auth: token });
+    const complete = await t.request({
+      method: 'POST',
+      url: `/api/v1/uploads/${session.id}/complete`,
+      json: {},
+      auth: token,
+    });
     assert.equal(complete.statusCode, 202, complete.body);
   });
 
   it('two sessions racing on one token: exactly one wins', async () => {
     const { token } = (await t.request({ method: 'POST', url: '/api/v1/upload-tokens' })).json();
     const results = await Promise.all(
-      [1, 2, 3].map(() => t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: token })),
+      [1, 2, 3].map(() =>
+        t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: token }),
+      ),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 403, 403]);
   });
 
   it('an expired upload token is refused', async () => {
     const { token } = (await t.request({ method: 'POST', url: '/api/v1/upload-tokens' })).json();
-    await t.app.database.db.updateTable('upload_tokens').set({ expires_at: new Date(Date.now() - 1000) }).execute();
-    const response = await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: token });
+    await t.app.database.db
+      .updateTable('upload_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .execute();
+    const response = await t.request({
+      method: 'POST',
+      url: '/api/v1/uploads',
+      json: newUpload,
+      auth: token,
+    });
     assert.equal(response.statusCode, 401);
     assert.equal(response.json().error.code, 'AUTH_INVALID');
   });
@@ -122,7 +148,11 @@ describe('service endpoints', () => {
     const spec = await t.request({ method: 'GET', url: '/docs/json', auth: null });
     assert.equal(spec.statusCode, 200);
     const paths = Object.keys(spec.json().paths);
-    for (const route of ['/api/v1/uploads', '/api/v1/uploads/{id}/chunks/{index}', '/api/v1/uploads/{id}/complete']) {
+    for (const route of [
+      '/api/v1/uploads',
+      '/api/v1/uploads/{id}/chunks/{index}',
+      '/api/v1/uploads/{id}/complete',
+    ]) {
       assert.ok(paths.includes(route), `${route} documented`);
     }
     const metrics = await t.request({ method: 'GET', url: '/metrics', auth: null });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
 import { pipeline } from 'node:stream/promises';
-import { type TestApp, startTestApp } from './support/harness.ts';
+import { after, before, describe, it } from 'node:test';
+import { startTestApp, type TestApp } from './support/harness.ts';
 import { chunkOf, createSession, makeVideoOfSize, putChunk, sha256Hex } from './support/uploads.ts';
 
 const KiB = 1024;
@@ -62,17 +62,27 @@ for (const storage of ['local', 's3'] as const) {
       assert.equal(video.sourceSize, file.length);
 
       // The stored source is byte-identical.
-      const row = await t.app.database.db.selectFrom('videos').selectAll().where('id', '=', videoId).executeTakeFirstOrThrow();
+      const row = await t.app.database.db
+        .selectFrom('videos')
+        .selectAll()
+        .where('id', '=', videoId)
+        .executeTakeFirstOrThrow();
       const hash = createHash('sha256');
       await pipeline(await t.app.store.read(row.source_key), hash);
       assert.equal(hash.digest('hex'), sha256Hex(file));
 
       // The processing job was enqueued with the video.
-      const jobs = await t.app.database.executeSql(`select data from pgboss.job where name = 'video.process'`);
+      const jobs = await t.app.database.executeSql(
+        `select data from pgboss.job where name = 'video.process'`,
+      );
       assert.ok(jobs.rows.some((job) => (job as { data: { videoId: string } }).data.videoId === videoId));
 
       // Completing twice is idempotent.
-      const twice = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+      const twice = await t.request({
+        method: 'POST',
+        url: `/api/v1/uploads/${session.id}/complete`,
+        json: {},
+      });
       assert.equal(twice.statusCode, 202);
       assert.equal(twice.json().videoId, videoId);
     });
@@ -127,7 +137,21 @@ describe('upload rejections store nothing', () => {
   }
 
   it('creates accept every allowed container extension', async () => {
-    for (const filename of ['a.mov', 'a.M4V', 'a.mkv', 'a.webm', 'a.avi', 'a.ts', 'a.mts', 'a.m2ts', 'a.mpg', 'a.mpeg', 'a.3gp', 'a.flv', 'a.wmv']) {
+    for (const filename of [
+      'a.mov',
+      'a.M4V',
+      'a.mkv',
+      'a.webm',
+      'a.avi',
+      'a.ts',
+      'a.mts',
+      'a.m2ts',
+      'a.mpg',
+      'a.mpeg',
+      'a.3gp',
+      'a.flv',
+      'a.wmv',
+    ]) {
       const response = await t.request({
         method: 'POST',
         url: '/api/v1/uploads',
@@ -211,7 +235,11 @@ describe('upload rejections store nothing', () => {
     assert.ok((await t.app.uploads.sweepExpired()) >= 1);
     const after = await t.request({ method: 'GET', url: `/api/v1/uploads/${session.id}` });
     assert.equal(after.json().state, 'expired');
-    const complete = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+    const complete = await t.request({
+      method: 'POST',
+      url: `/api/v1/uploads/${session.id}/complete`,
+      json: {},
+    });
     assert.equal(complete.statusCode, 410);
     assert.deepEqual(await t.app.store.list(`sources/${session.id}/`), []);
     assert.equal(await t.app.store.stat(`sources/${session.id}/original.mp4.partial`), undefined);
@@ -220,13 +248,21 @@ describe('upload rejections store nothing', () => {
   it('complete with missing chunks → 409 listing them; the session stays resumable', async () => {
     const session = await createSession(t, file, { chunkSize });
     await putChunk(t, session.id, 1, chunkOf(file, chunkSize, 1));
-    const response = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+    const response = await t.request({
+      method: 'POST',
+      url: `/api/v1/uploads/${session.id}/complete`,
+      json: {},
+    });
     assert.equal(response.statusCode, 409);
     assert.equal(response.json().error.code, 'UPLOAD_INCOMPLETE');
     assert.deepEqual(response.json().error.details.missingChunks, [0, 2]);
     await putChunk(t, session.id, 0, chunkOf(file, chunkSize, 0));
     await putChunk(t, session.id, 2, chunkOf(file, chunkSize, 2));
-    const retry = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+    const retry = await t.request({
+      method: 'POST',
+      url: `/api/v1/uploads/${session.id}/complete`,
+      json: {},
+    });
     assert.equal(retry.statusCode, 202, retry.body);
   });
 
@@ -237,7 +273,11 @@ describe('upload rejections store nothing', () => {
       const response = await putChunk(t, session.id, index, chunkOf(bytes, chunkSize, index));
       assert.equal(response.statusCode, 200, response.body);
     }
-    const response = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+    const response = await t.request({
+      method: 'POST',
+      url: `/api/v1/uploads/${session.id}/complete`,
+      json: {},
+    });
     return { session, response };
   }
 
@@ -255,7 +295,10 @@ describe('upload rejections store nothing', () => {
   }
 
   it('a container that is not decodable → 422 MEDIA_UNREADABLE, bytes removed', async () => {
-    const fake = Buffer.concat([Buffer.from('\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2', 'latin1'), randomBytes(chunkSize)]);
+    const fake = Buffer.concat([
+      Buffer.from('\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2', 'latin1'),
+      randomBytes(chunkSize),
+    ]);
     await assertRejectedAndRemoved(fake, 'MEDIA_UNREADABLE');
   });
 
@@ -270,7 +313,11 @@ describe('upload rejections store nothing', () => {
       for (let index = 0; index < session.totalChunks; index++) {
         await putChunk(strict, session.id, index, chunkOf(file, chunkSize, index));
       }
-      const response = await strict.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete`, json: {} });
+      const response = await strict.request({
+        method: 'POST',
+        url: `/api/v1/uploads/${session.id}/complete`,
+        json: {},
+      });
       assert.equal(response.statusCode, 422);
       assert.equal(response.json().error.code, 'MEDIA_TOO_LONG');
       assert.deepEqual(await strict.app.store.list('sources/'), []);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../platform/db/database.ts';
 import { errors } from '../errors.ts';
+import type { Db } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
 
 export interface ApiKeyInfo {
@@ -26,7 +26,8 @@ export class ApiKeys {
   /** Creates a key; the secret is returned once and only its hash is stored. */
   async create(name: string): Promise<{ key: ApiKeyInfo; secret: string }> {
     const trimmed = name.trim();
-    if (!trimmed || trimmed.length > 100) throw errors.validation('A key name of 1–100 characters is required');
+    if (!trimmed || trimmed.length > 100)
+      throw errors.validation('A key name of 1–100 characters is required');
     const secret = newSecret('reel');
     const row = await this.#db
       .insertInto('api_keys')
@@ -71,7 +72,11 @@ export class ApiKeys {
     if (!row) return undefined;
     // Record use at most once a minute: no write on every request.
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
-      await this.#db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
+      await this.#db
+        .updateTable('api_keys')
+        .set({ last_used_at: new Date() })
+        .where('id', '=', row.id)
+        .execute();
     }
     return { id: row.id };
   }

@@ -1,6 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Authenticator } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { ownerKeyId } from './principal.ts';
@@ -25,6 +25,7 @@ export async function authRoutes(
         },
       },
     },
-    async (request, reply) => reply.status(201).send(await options.tokens.issue(ownerKeyId(request.principal!))),
+    async (request, reply) =>
+      reply.status(201).send(await options.tokens.issue(ownerKeyId(request.principal!))),
   );
 }

@@ -1,5 +1,5 @@
-import type { Db, DbOrTx } from '../platform/db/database.ts';
 import { errors } from '../errors.ts';
+import type { Db, DbOrTx } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
 import { hashSecret } from './api-keys.ts';
 
@@ -28,7 +28,13 @@ export class UploadTokens {
     const expiresAt = new Date(Date.now() + this.#ttlSeconds * 1000);
     await this.#db
       .insertInto('upload_tokens')
-      .values({ id: newId(), hash: hashSecret(token), api_key_id: apiKeyId, expires_at: expiresAt, upload_id: null })
+      .values({
+        id: newId(),
+        hash: hashSecret(token),
+        api_key_id: apiKeyId,
+        expires_at: expiresAt,
+        upload_id: null,
+      })
       .execute();
     return { token, expiresAt: expiresAt.toISOString() };
   }

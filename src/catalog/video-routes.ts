@@ -1,11 +1,14 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { errors } from '../errors.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import { type VideoRepository, videoToApi } from './video-repository.ts';
 
-export async function videoRoutes(parent: FastifyInstance, options: { videos: VideoRepository }): Promise<void> {
+export async function videoRoutes(
+  parent: FastifyInstance,
+  options: { videos: VideoRepository },
+): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/v1/videos/:id',

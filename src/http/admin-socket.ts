@@ -41,7 +41,12 @@ export async function adminSocketAlive(dataDir: string): Promise<boolean> {
   }
 }
 
-export function adminRequest(dataDir: string, method: string, urlPath: string, body?: unknown): Promise<unknown> {
+export function adminRequest(
+  dataDir: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const request = http.request(
@@ -49,7 +54,9 @@ export function adminRequest(dataDir: string, method: string, urlPath: string, b
         socketPath: adminSocketPath(dataDir),
         method,
         path: urlPath,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {},
         timeout: 5000,
       },
       (response) => {

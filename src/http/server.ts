@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -5,7 +6,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
-import { createHash } from 'node:crypto';
 import { errors } from '../errors.ts';
 import { bearerToken } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
@@ -54,7 +54,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       const token = bearerToken(request);
       return token ? createHash('sha256').update(token).digest('base64url').slice(0, 22) : request.ip;
     },
-    errorResponseBuilder: (_request, context) => errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+    errorResponseBuilder: (_request, context) =>
+      errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
   await app.register(swagger, {
     openapi: {

@@ -8,8 +8,8 @@ import type { ProbeResult, VideoStreamInfo } from './probe-result.ts';
  *
  * Audio is a SEPARATE rendition (one AAC encode, one `audio/` media playlist, referenced from the master
  * through an EXT-X-MEDIA audio group), not muxed into every rung:
- * - the audio bytes are stored and encoded once instead of once per rung (a 5-rung ladder would keep
- *   4 redundant copies of 128 kbit/s, ≈ 10 % of a typical CRF ladder's storage);
+ * - the audio bytes are stored and encoded once instead of once per rung (muxed, a 5-rung ladder keeps
+ *   4 redundant copies of 128 kbit/s: an estimated 5–10 % of a 1080p CRF ladder's bytes, not measured);
  * - switching quality never re-fetches or re-buffers audio;
  * - the usual argument for muxed audio, MP4-fallback players, does not apply: the MP4 download is its own
  *   file (buildMp4Args), and hls.js and Safari both play audio groups.
@@ -67,7 +67,8 @@ export function isHdr(video: VideoStreamInfo): boolean {
  * (the probe has no primaries/matrix fields; all practical PQ/HLG content uses them). Other 10-bit or
  * non-4:2:0 sources only need `format=yuv420p`, which each rung's chain ends with.
  * With `toneMap` false (an ffmpeg without zscale), HDR falls back to that plain conversion: it plays,
- * with washed-out colours.
+ * with washed-out colours. Cost, measured on this 2-core box: the chain alone takes ≈ 2.2 s per second
+ * of 3840×2160 24 fps video (decoding alone ≈ 0.3 s), so 4K HDR sources encode well below realtime.
  */
 export function sdrFilters(video: VideoStreamInfo, toneMap = true): string[] {
   if (!toneMap || !isHdr(video)) return [];

@@ -49,7 +49,9 @@ export function chooseChunkSize(
       return { error: `chunkSize must be between ${bounds.minChunkSize} and ${bounds.maxChunkSize} bytes` };
     }
     if (totalChunksFor(size, proposed) > MAX_CHUNKS) {
-      return { error: `chunkSize ${proposed} makes more than ${MAX_CHUNKS} chunks for this file; use a larger one` };
+      return {
+        error: `chunkSize ${proposed} makes more than ${MAX_CHUNKS} chunks for this file; use a larger one`,
+      };
     }
     return { chunkSize: proposed };
   }

@@ -34,7 +34,10 @@ export class UploadRepository {
     this.db = db;
   }
 
-  async insert(tx: DbOrTx, row: Omit<UploadRow, 'created_at' | 'updated_at' | 'video_id'>): Promise<UploadRow> {
+  async insert(
+    tx: DbOrTx,
+    row: Omit<UploadRow, 'created_at' | 'updated_at' | 'video_id'>,
+  ): Promise<UploadRow> {
     return tx
       .insertInto('uploads')
       .values({ ...row, video_id: null, updated_at: new Date() })

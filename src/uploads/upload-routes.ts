@@ -1,6 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { UploadService } from './upload-service.ts';
@@ -9,7 +9,9 @@ const CreateBody = Type.Object({
   filename: Type.String({ minLength: 1, maxLength: 255 }),
   size: Type.Integer({ minimum: 1, description: 'Total file size in bytes' }),
   contentType: Type.String({ minLength: 1, maxLength: 100 }),
-  sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Whole-file SHA-256 (hex)' })),
+  sha256: Type.Optional(
+    Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Whole-file SHA-256 (hex)' }),
+  ),
   chunkSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Proposed chunk size in bytes' })),
 });
 
@@ -45,7 +47,9 @@ const CompleteBody = Type.Object({
   title: Type.Optional(Type.String({ maxLength: 200 })),
   description: Type.Optional(Type.String({ maxLength: 5000 })),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 30 })),
-  visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')])),
+  visibility: Type.Optional(
+    Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')]),
+  ),
 });
 
 export interface UploadRouteOptions {
@@ -113,10 +117,16 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
       },
       async (request) => {
         const length = request.headers['content-length'];
-        return service.receiveChunk(request.principal!, request.params.id, request.params.index, request.raw, {
-          contentDigest: request.headers['content-digest'],
-          contentLength: length === undefined ? undefined : Number(length),
-        });
+        return service.receiveChunk(
+          request.principal!,
+          request.params.id,
+          request.params.index,
+          request.raw,
+          {
+            contentDigest: request.headers['content-digest'],
+            contentLength: length === undefined ? undefined : Number(length),
+          },
+        );
       },
     );
   });
@@ -132,11 +142,16 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
         summary: 'Verify, probe and turn the upload into a video (processing starts in the background)',
         params: Type.Object({ id: IdParam }),
         body: Type.Optional(CompleteBody),
-        response: { 202: Type.Object({ videoId: Type.String() }), ...errorResponses(401, 403, 404, 409, 410, 422) },
+        response: {
+          202: Type.Object({ videoId: Type.String() }),
+          ...errorResponses(401, 403, 404, 409, 410, 422),
+        },
       },
     },
     async (request, reply) =>
-      reply.status(202).send(await service.complete(request.principal!, request.params.id, request.body ?? {})),
+      reply
+        .status(202)
+        .send(await service.complete(request.principal!, request.params.id, request.body ?? {})),
   );
 
   app.delete(

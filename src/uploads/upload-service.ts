@@ -7,8 +7,8 @@ import type { UploadTokens } from '../auth/upload-tokens.ts';
 import type { VideoRepository } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
 import { AppError, errors } from '../errors.ts';
-import type { ProbeResult } from '../media/probe-result.ts';
 import { validateProbe } from '../media/probe.ts';
+import type { ProbeResult } from '../media/probe-result.ts';
 import { extensionFamily, mimeTypeFamily, SNIFF_BYTES, sniffContainer } from '../media/sniff.ts';
 import type { Db } from '../platform/db/database.ts';
 import { transactionExecutor } from '../platform/db/database.ts';
@@ -17,7 +17,13 @@ import { newId } from '../platform/ids.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
 import { ChunkMeter, ChunkTooLongError } from './chunk-meter.ts';
-import { bytesReceived, chooseChunkSize, expectedChunkLength, missingChunks, parseContentDigest } from './chunks.ts';
+import {
+  bytesReceived,
+  chooseChunkSize,
+  expectedChunkLength,
+  missingChunks,
+  parseContentDigest,
+} from './chunks.ts';
 import type { UploadRepository, UploadRow } from './upload-repository.ts';
 
 export interface CreateUploadInput {
@@ -70,18 +76,26 @@ export class UploadService {
       });
     }
     if (input.size < limits.minSize) {
-      throw errors.uploadTooSmall(`The file must be at least ${limits.minSize} bytes`, { minSize: limits.minSize });
+      throw errors.uploadTooSmall(`The file must be at least ${limits.minSize} bytes`, {
+        minSize: limits.minSize,
+      });
     }
     const extension = path.extname(input.filename).slice(1).toLowerCase();
     if (!extensionFamily(input.filename)) {
-      throw errors.uploadTypeNotAllowed(`Files ending in ".${extension}" are not accepted; upload a video file`, {
-        filename: input.filename,
-      });
+      throw errors.uploadTypeNotAllowed(
+        `Files ending in ".${extension}" are not accepted; upload a video file`,
+        {
+          filename: input.filename,
+        },
+      );
     }
     if (!mimeTypeFamily(input.contentType)) {
-      throw errors.uploadTypeNotAllowed(`Content type "${input.contentType}" is not a video type Reel accepts`, {
-        contentType: input.contentType,
-      });
+      throw errors.uploadTypeNotAllowed(
+        `Content type "${input.contentType}" is not a video type Reel accepts`,
+        {
+          contentType: input.contentType,
+        },
+      );
     }
     const chosen = chooseChunkSize(input.size, input.chunkSize, limits);
     if ('error' in chosen) throw errors.uploadChunkSizeInvalid(chosen.error, { chunkSize: input.chunkSize });
@@ -161,7 +175,9 @@ export class UploadService {
     }
     const digest = parseContentDigest(headers.contentDigest);
     if (!digest) {
-      throw errors.uploadChunkDigestMissing('Send the chunk\'s SHA-256 as "Content-Digest: sha-256=:<base64>:"');
+      throw errors.uploadChunkDigestMissing(
+        'Send the chunk\'s SHA-256 as "Content-Digest: sha-256=:<base64>:"',
+      );
     }
     if (headers.contentLength !== undefined && headers.contentLength !== expectedLength) {
       throw this.#wrongSize(index, expectedLength, headers.contentLength);
@@ -170,7 +186,9 @@ export class UploadService {
     if (existing) {
       body.resume(); // nothing to store: let the request body drain
       if (existing.digest !== digest.toString('base64')) {
-        throw errors.uploadChunkConflict(`Chunk ${index} was already received with different content`, { index });
+        throw errors.uploadChunkConflict(`Chunk ${index} was already received with different content`, {
+          index,
+        });
       }
       return this.#chunkReceipt(id, index, row.total_chunks, true);
     }
@@ -188,11 +206,14 @@ export class UploadService {
     if (meter.length !== expectedLength) throw this.#wrongSize(index, expectedLength, meter.length);
     const actual = meter.digest();
     if (!actual.equals(digest)) {
-      throw errors.uploadChunkDigestMismatch(`Chunk ${index} does not match its Content-Digest; send it again`, {
-        index,
-        expected: digest.toString('base64'),
-        actual: actual.toString('base64'),
-      });
+      throw errors.uploadChunkDigestMismatch(
+        `Chunk ${index} does not match its Content-Digest; send it again`,
+        {
+          index,
+          expected: digest.toString('base64'),
+          actual: actual.toString('base64'),
+        },
+      );
     }
     if (index === 0 && !sniffContainer(meter.head())) {
       throw errors.uploadTypeNotAllowed('The file does not start like any video container Reel accepts', {
@@ -353,7 +374,12 @@ export class UploadService {
   }
 
   #handle(row: UploadRow): MultipartHandle {
-    return { key: row.storage_key, uploadId: row.storage_upload_id, size: row.size, partSize: row.chunk_size };
+    return {
+      key: row.storage_key,
+      uploadId: row.storage_upload_id,
+      size: row.size,
+      partSize: row.chunk_size,
+    };
   }
 
   #expiry(): Date {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -54,6 +55,7 @@ interface S3rverStore {
 interface S3rverInstance {
   middleware: Middleware[];
   store: S3rverStore;
+  httpServer?: Server;
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -117,7 +119,6 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<Ru
     config: {
       kind: 's3',
       bucket,
-      // s3rver's ListObjectsV2 continuation tokens only accept us-east-1.
       region: 'us-east-1',
       endpoint,
       forcePathStyle: true,
@@ -125,7 +126,10 @@ export async function startS3rver(options: { bucket?: string } = {}): Promise<Ru
       secretAccessKey: 'S3RVER',
     },
     async stop() {
-      await server.close();
+      // Clients with keep-alive sockets (every S3Client) would hold close() open.
+      const closing = server.close();
+      server.httpServer?.closeAllConnections();
+      await closing;
       await fs.rm(directory, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { formatContentDigest } from '../../src/uploads/chunks.ts';
-import { makeClip } from './media.ts';
 import type { TestApp } from './harness.ts';
+import { makeClip } from './media.ts';
 
 /** A real (probe-able) MP4 padded with random bytes to `size`: trailing bytes are ignored by demuxers. */
 export async function makeVideoOfSize(dir: string, size: number, name = 'padded.mp4'): Promise<Buffer> {

@@ -27,7 +27,10 @@ export interface Database extends SqlExecutor {
 const INT8 = 20;
 pg.types.setTypeParser(INT8, (value) => Number(value));
 
-export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<Database> {
+export async function openPostgres(
+  connectionString: string,
+  options: { max?: number } = {},
+): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });

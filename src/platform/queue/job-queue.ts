@@ -18,7 +18,11 @@ export type JobHandler<N extends JobName> = (data: JobCatalogue[N], context: Job
 export interface JobQueue {
   start(): Promise<void>;
   /** Enqueues a job; with `tx` the job commits or rolls back with the caller's transaction. */
-  send<N extends JobName>(name: N, data: JobCatalogue[N], options?: { tx?: SqlExecutor }): Promise<string | null>;
+  send<N extends JobName>(
+    name: N,
+    data: JobCatalogue[N],
+    options?: { tx?: SqlExecutor },
+  ): Promise<string | null>;
   work<N extends JobName>(name: N, options: { concurrency: number }, handler: JobHandler<N>): Promise<void>;
   /** Stops taking jobs and waits (up to timeoutMs) for running ones. */
   stop(options?: { timeoutMs?: number }): Promise<void>;

@@ -64,16 +64,18 @@ export class LocalBlobStore implements BlobStore {
     let written = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (written + chunk.length > length)
-          throw new RangeError(`part ${index}: body is longer than ${length}`);
+        if (written + chunk.length > length) {
+          throw new RangeError(`part ${index}: body is longer than ${length} bytes`);
+        }
         await output.write(chunk, 0, chunk.length, start + written);
         written += chunk.length;
       }
     } finally {
       await output.close();
     }
-    if (written !== length)
+    if (written !== length) {
       throw new RangeError(`part ${index}: body ended after ${written} of ${length} bytes`);
+    }
     return { etag: null };
   }
 

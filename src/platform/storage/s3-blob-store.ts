@@ -103,7 +103,8 @@ export class S3BlobStore implements BlobStore {
       throw error;
     }
     // S3 answers once it has `length` bytes: make sure the source really ended there.
-
+    counted.resume();
+    await piped;
     if (bodyError) throw bodyError;
     return { etag: etag ?? null };
   }

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { VideoRepository } from '../../catalog/video-repository.ts';
+import { UploadRepository } from '../../uploads/upload-repository.ts';
+import { PgBossJobQueue } from '../queue/job-queue.ts';
+import { type Database, transactionExecutor } from './database.ts';
+import { migrate } from './migrations.ts';
+
+export interface DatabaseFixture {
+  /** Two handles on the same database: two API processes (PostgreSQL) or one process (PGlite). */
+  first: Database;
+  second: Database;
+  cleanup(passed: boolean): Promise<void>;
+}
+
+let sequence = 0;
+function uploadRow(overrides: Partial<Parameters<UploadRepository['insert']>[1]> = {}) {
+  sequence++;
+  return {
+    id: `up${String(sequence).padStart(10, '0')}`,
+    state: 'active' as const,
+    filename: 'a.mp4',
+    size: 6 * 1024 ** 3, // beyond 32 bits on purpose
+    content_type: 'video/mp4',
+    chunk_size: 8 * 1024 * 1024,
+    total_chunks: 768,
+    sha256: null,
+    storage_key: `sources/x${sequence}/original.mp4`,
+    storage_upload_id: '',
+    owner_key_id: null,
+    expires_at: new Date(Date.now() + 3_600_000),
+    ...overrides,
+  };
+}
+
+/** The database contract: every repository behaviour Reel relies on, run against PGlite and PostgreSQL. */
+export function databaseContract(name: string, open: () => Promise<DatabaseFixture>): void {
+  describe(`database contract: ${name}`, () => {
+    let fixture: DatabaseFixture;
+    let first: UploadRepository;
+    let second: UploadRepository;
+    let failed = false;
+
+    before(async () => {
+      fixture = await open();
+      await migrate(fixture.first.db);
+      first = new UploadRepository(fixture.first.db);
+      second = new UploadRepository(fixture.second.db);
+    });
+    after(async () => {
+      await fixture?.cleanup(!failed);
+    });
+    const test = (title: string, body: () => Promise<void>) =>
+      it(title, async () => {
+        try {
+          await body();
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      });
+
+    test('migrations are idempotent, including concurrent runs', async () => {
+      const runs = await Promise.all([migrate(fixture.first.db), migrate(fixture.second.db)]);
+      assert.deepEqual(runs, [[], []]);
+    });
+
+    test('big sizes, arrays and JSON round-trip with their JS types', async () => {
+      const row = await first.insert(fixture.first.db, uploadRow());
+      assert.equal(row.size, 6 * 1024 ** 3);
+      assert.equal(typeof row.size, 'number');
+      assert.ok(row.created_at instanceof Date);
+      const videos = new VideoRepository(fixture.first.db);
+      const video = await videos.insert(fixture.first.db, {
+        id: `vid${sequence}`.padEnd(12, '0'),
+        title: 't',
+        description: '',
+        tags: ['x', 'y z'],
+        visibility: 'public',
+        status: 'processing',
+        duration_seconds: 2.5,
+        width: 320,
+        height: 180,
+        fps: 29.97,
+        video_codec: 'h264',
+        audio_codec: null,
+        bitrate: 5_000_000_000,
+        rotation: 0,
+        container: 'mov,mp4',
+        probe: { streams: [{ codec_name: 'h264' }] },
+        source_key: 'sources/a/original.mp4',
+        source_size: 6 * 1024 ** 3,
+        upload_id: row.id,
+        owner_key_id: null,
+      });
+      const found = await videos.find(video.id);
+      assert.deepEqual(found?.tags, ['x', 'y z']);
+      assert.deepEqual(found?.probe, { streams: [{ codec_name: 'h264' }] });
+      assert.equal(found?.bitrate, 5_000_000_000);
+      assert.equal(found?.fps, 29.97);
+    });
+
+    test('concurrent chunk records from two processes lose no update; duplicates are no-ops', async () => {
+      const row = await first.insert(fixture.first.db, uploadRow());
+      const expires = new Date(Date.now() + 3_600_000);
+      const writes = [];
+      for (let idx = 0; idx < 60; idx++) {
+        const repository = idx % 2 === 0 ? first : second;
+        const chunk = { idx, size: 10, digest: `d${idx}`, etag: null };
+        writes.push(repository.recordChunk(row.id, chunk, expires));
+        writes.push(repository.recordChunk(row.id, chunk, expires)); // duplicate, concurrently
+      }
+      const results = await Promise.all(writes);
+      assert.ok(results.every(Boolean));
+      assert.equal(await first.countChunks(row.id), 60);
+      assert.deepEqual(
+        (await second.chunks(row.id)).map((chunk) => chunk.idx),
+        Array.from({ length: 60 }, (_, i) => i),
+      );
+    });
+
+    test('chunks are not recorded once the session left the active state', async () => {
+      const row = await first.insert(fixture.first.db, uploadRow());
+      assert.ok(await first.transition(row.id, ['active'], 'aborted'));
+      const recorded = await second.recordChunk(
+        row.id,
+        { idx: 0, size: 1, digest: 'd', etag: null },
+        new Date(),
+      );
+      assert.equal(recorded, false);
+      assert.equal(await first.countChunks(row.id), 0);
+    });
+
+    test('a state transition is won by exactly one of many concurrent callers', async () => {
+      const row = await first.insert(fixture.first.db, uploadRow());
+      const attempts = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? first : second).transition(row.id, ['active'], 'completing'),
+        ),
+      );
+      assert.equal(attempts.filter(Boolean).length, 1);
+    });
+
+    test('expired sessions are claimed once, even by concurrent sweepers', async () => {
+      const past = new Date(Date.now() - 60_000);
+      const ids = [];
+      for (let i = 0; i < 6; i++)
+        ids.push((await first.insert(fixture.first.db, uploadRow({ expires_at: past }))).id);
+      const fresh = await first.insert(fixture.first.db, uploadRow());
+      const [a, b] = await Promise.all([
+        first.claimExpired(new Date(), 100),
+        second.claimExpired(new Date(), 100),
+      ]);
+      const claimed = [...a!, ...b!].map((row) => row.id).filter((id) => ids.includes(id));
+      assert.equal(claimed.length, 6);
+      assert.equal(new Set(claimed).size, 6);
+      assert.equal((await first.find(fresh.id))?.state, 'active');
+    });
+
+    test('a job enqueued in a transaction commits and rolls back with it', async () => {
+      const queue = new PgBossJobQueue(fixture.first);
+      await queue.start();
+      try {
+        const committed = await fixture.first.db.transaction().execute(async (tx) => {
+          await first.insert(tx, uploadRow());
+          return queue.send('video.process', { videoId: 'committed-1' }, { tx: transactionExecutor(tx) });
+        });
+        assert.ok(committed);
+        await assert.rejects(
+          fixture.first.db.transaction().execute(async (tx) => {
+            await first.insert(tx, uploadRow({ id: 'rolledback01' }));
+            await queue.send('video.process', { videoId: 'rolled-back' }, { tx: transactionExecutor(tx) });
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        const jobs = await sql<{
+          data: { videoId: string };
+        }>`select data from pgboss.job where name = 'video.process'`.execute(fixture.first.db);
+        const ids = jobs.rows.map((job) => job.data.videoId);
+        assert.ok(ids.includes('committed-1'));
+        assert.ok(!ids.includes('rolled-back'));
+        assert.equal(await first.find('rolledback01'), undefined);
+      } finally {
+        await queue.stop({ timeoutMs: 1000 });
+      }
+    });
+  });
+}
