@@ -59,7 +59,7 @@ describe('upload survives a SIGKILLed server', () => {
       return api(`/api/v1/uploads/${session.id}/chunks/${index}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream', 'content-digest': digestHeader(bytes) },
-        body: bytes,
+        body: new Uint8Array(bytes),
       });
     };
     for (const index of [5, 0, 3]) assert.equal((await put(index)).status, 200);

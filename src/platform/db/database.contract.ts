@@ -144,7 +144,7 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
 
     test('expired sessions are claimed once, even by concurrent sweepers', async () => {
       const past = new Date(Date.now() - 60_000);
-      const ids = [];
+      const ids: string[] = [];
       for (let i = 0; i < 6; i++)
         ids.push((await first.insert(fixture.first.db, uploadRow({ expires_at: past }))).id);
       const fresh = await first.insert(fixture.first.db, uploadRow());
