@@ -6,6 +6,7 @@ import { authRoutes } from './auth/auth-routes.ts';
 import { UploadTokens } from './auth/upload-tokens.ts';
 import { VideoRepository } from './catalog/video-repository.ts';
 import { videoRoutes } from './catalog/video-routes.ts';
+import { VideoService } from './catalog/video-service.ts';
 import type { Config } from './config.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -18,6 +19,7 @@ import { createMetrics } from './platform/metrics.ts';
 import { type JobQueue, PgBossJobQueue } from './platform/queue/job-queue.ts';
 import type { BlobStore } from './platform/storage/blob-store.ts';
 import { createBlobStore } from './platform/storage/index.ts';
+import { VideoProcessor } from './processing/video-processor.ts';
 import { UploadRepository } from './uploads/upload-repository.ts';
 import { uploadRoutes } from './uploads/upload-routes.ts';
 import { UploadService } from './uploads/upload-service.ts';
@@ -31,9 +33,11 @@ export interface App {
   uploadTokens: UploadTokens;
   uploads: UploadService;
   videos: VideoRepository;
+  videoService: VideoService;
+  processor: VideoProcessor;
   http: FastifyInstance;
-  /** Starts background duties (upload sweeping; later, workers). */
-  startBackground(): void;
+  /** Starts the background duties: transcoding workers and the upload sweeper. */
+  startWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   try {
     await migrate(database.db);
     const store = createBlobStore(config.storage);
-    const queue = new PgBossJobQueue(database);
+    const queue = new PgBossJobQueue(database, config.jobs);
     await queue.start();
     closers.unshift(() => queue.stop({ timeoutMs: 10_000 }));
     const redis = config.redisUrl
@@ -79,13 +83,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       probe: (input) => probeMedia(tools.ffprobe, input),
     });
 
+    const videoService = new VideoService({ db: database.db, videos, store, queue });
+    const processor = new VideoProcessor({
+      videos,
+      store,
+      tools,
+      config: config.processing,
+      retryLimit: config.jobs.retryLimit,
+      log: {
+        info: (obj, msg) => http.log.info(obj, msg),
+        warn: (obj, msg) => http.log.warn(obj, msg),
+      },
+    });
+
     const http = await createServer({ logger: options.logger ?? false, redis });
     const auth = createAuthenticator(apiKeys, uploadTokens);
     const metrics = createMetrics();
     await http.register(healthRoutes, { db: database.db, store });
     await http.register(authRoutes, { tokens: uploadTokens, auth });
     await http.register(uploadRoutes, { service: uploads, auth, rateLimit: config.rateLimit });
-    await http.register(videoRoutes, { videos });
+    await http.register(videoRoutes, { service: videoService, auth, publicBaseUrl: config.publicBaseUrl });
     http.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(metrics.contentType).send(await metrics.metrics()),
     );
@@ -101,8 +118,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       uploadTokens,
       uploads,
       videos,
+      videoService,
+      processor,
       http,
-      startBackground() {
+      async startWorkers() {
+        await queue.work(
+          'video.process',
+          { concurrency: config.workers.transcodeConcurrency },
+          (data, context) => processor.handle(data, context),
+        );
         const sweep = () =>
           uploads.sweepExpired().catch((error) => http.log.warn({ err: error }, 'upload sweep failed'));
         sweeper = setInterval(sweep, 60_000);

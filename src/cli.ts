@@ -12,6 +12,7 @@ const USAGE = `reel — self-hosted video platform
 
 Usage:
   reel serve [--no-workers]          HTTP API + web app (+ background workers)
+  reel worker                        transcoding workers only (needs DATABASE_URL)
   reel migrate                       apply database migrations
   reel keys create --name NAME       create an API key (printed once, on the last line)
   reel keys list                     list API keys
@@ -27,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'worker':
+      return worker();
     case 'migrate':
       return runMigrate();
     case 'keys':
@@ -61,7 +64,7 @@ async function serve(args: string[]): Promise<number> {
   const app = await createApp(config, { logger: { level: config.logLevel } });
   const admin = config.databaseUrl ? undefined : await startAdminSocket(config.dataDir, app.apiKeys);
   await app.http.listen({ port: config.port, host: config.host });
-  if (config.workers.enabled) app.startBackground();
+  if (config.workers.enabled) await app.startWorkers();
   const shutdown = onceShutdown(async () => {
     app.http.log.info('shutting down: no new requests or jobs; finishing running ones');
     await admin?.close();
@@ -82,6 +85,24 @@ function onceShutdown(close: () => Promise<void>) {
     await close();
     process.exit(0);
   };
+}
+
+/** Workers only: a transcoding node of a scale-out deployment. */
+async function worker(): Promise<number> {
+  const config = loadConfig();
+  if (!config.databaseUrl) {
+    console.error(
+      'reel worker needs DATABASE_URL: the embedded database serves one process (use `reel serve`).',
+    );
+    return 1;
+  }
+  const app = await createApp(config, { logger: { level: config.logLevel } });
+  await app.startWorkers();
+  app.http.log.info({ concurrency: config.workers.transcodeConcurrency }, 'worker started');
+  const shutdown = onceShutdown(() => app.close());
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  return new Promise(() => {});
 }
 
 async function runMigrate(): Promise<number> {

@@ -13,10 +13,25 @@ export interface Config {
   publicBaseUrl: string | undefined;
   logLevel: string;
   workers: { enabled: boolean; transcodeConcurrency: number };
+  jobs: {
+    retryLimit: number;
+    retryDelaySeconds: number;
+    heartbeatSeconds: number;
+    monitorIntervalSeconds: number;
+  };
+  processing: ProcessingConfig;
   uploads: UploadLimits;
   rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+}
+
+export interface ProcessingConfig {
+  /** Where ffmpeg writes before publishing to storage. */
+  workDir: string;
+  segmentSeconds: number;
+  preset: string;
+  mp4Download: boolean;
 }
 
 export interface LocalStorageConfig {
@@ -89,6 +104,18 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       enabled: bool(env, 'WORKERS', true),
       transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
     },
+    jobs: {
+      retryLimit: int(env, 'JOB_RETRY_LIMIT', 3, 0, 100),
+      retryDelaySeconds: int(env, 'JOB_RETRY_DELAY_SECONDS', 15, 0),
+      heartbeatSeconds: int(env, 'JOB_HEARTBEAT_SECONDS', 30, 10),
+      monitorIntervalSeconds: int(env, 'JOB_MONITOR_INTERVAL_SECONDS', 15, 1),
+    },
+    processing: {
+      workDir: path.resolve(env.WORK_DIR ?? path.join(dataDir, 'work')),
+      segmentSeconds: segmentSeconds(env),
+      preset: env.X264_PRESET ?? 'veryfast',
+      mp4Download: bool(env, 'MP4_DOWNLOAD', true),
+    },
     uploads: {
       defaultChunkSize,
       minChunkSize,
@@ -109,6 +136,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     ffprobePath: env.FFPROBE_PATH || undefined,
   };
   return { ...config, ...overrides };
+}
+
+/** Segments must hold whole 2-second keyframe intervals so every rung cuts at the same instants. */
+function segmentSeconds(env: Env): number {
+  const value = int(env, 'HLS_SEGMENT_SECONDS', 6, 2, 30);
+  if (value % 2 !== 0) throw new ConfigError('HLS_SEGMENT_SECONDS must be even (keyframes every 2 s)');
+  return value;
 }
 
 function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {

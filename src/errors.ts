@@ -70,6 +70,9 @@ export const errors = {
   mediaResolutionTooHigh: make('MEDIA_RESOLUTION_TOO_HIGH', 422),
 
   videoNotFound: make('VIDEO_NOT_FOUND', 404),
+  videoDeleted: make('VIDEO_DELETED', 410),
+  videoBusy: make('VIDEO_BUSY', 409),
+  processingFailed: make('PROCESSING_FAILED', 500),
   keyNotFound: make('API_KEY_NOT_FOUND', 404),
 } as const;
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -33,7 +32,8 @@ interface Proxy {
  */
 async function startProxy(
   target: string,
-  intercept: (request: http.IncomingMessage, response: http.ServerResponse, index: number) => boolean = () => false,
+  intercept: (request: http.IncomingMessage, response: http.ServerResponse, index: number) => boolean = () =>
+    false,
 ): Promise<Proxy> {
   const forwarded: Proxy['forwarded'] = [];
   const intercepted: number[] = [];
@@ -80,7 +80,10 @@ async function getJson(url: string, apiKey?: string): Promise<{ status: number; 
   return { status: response.status, body: await response.json() };
 }
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, [path.join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env });
     let stdout = '';
@@ -156,7 +159,10 @@ describe('upload client against a real server', () => {
       assert.ok(entry, 'resume entry written');
       assert.equal(entry.baseUrl, proxy.url);
       const missing = await settledMissingChunks(`${baseUrl}/api/v1/uploads/${entry.uploadId}`, apiKey);
-      assert.ok(missing.length > 0 && missing.length <= totalChunks - Math.floor(totalChunks / 2), `${missing}`);
+      assert.ok(
+        missing.length > 0 && missing.length <= totalChunks - Math.floor(totalChunks / 2),
+        `${missing}`,
+      );
 
       proxy.forwarded.length = 0;
       const second: UploadProgress[] = [];
@@ -185,7 +191,10 @@ describe('upload client against a real server', () => {
         chunksTotal: totalChunks,
         phase: 'completing',
       });
-      assert.equal(await new ResumeStateFile(statePath).get(resumeKey(clip, stats.size, stats.mtimeMs)), undefined);
+      assert.equal(
+        await new ResumeStateFile(statePath).get(resumeKey(clip, stats.size, stats.mtimeMs)),
+        undefined,
+      );
 
       const video = await getJson(`${baseUrl}/api/v1/videos/${result.videoId}`);
       assert.equal(video.status, 200);
@@ -220,7 +229,8 @@ describe('upload client against a real server', () => {
         parallel: 3,
         chunkSize: CHUNK,
         statePath: false,
-        onRetry: ({ what, delayMs, error }) => retries.push({ what, delayMs, code: (error as { code?: unknown }).code }),
+        onRetry: ({ what, delayMs, error }) =>
+          retries.push({ what, delayMs, code: (error as { code?: unknown }).code }),
       });
       assert.equal(result.resumed, false);
       assert.equal(proxy.intercepted.length, 2);
@@ -251,17 +261,20 @@ describe('upload client against a real server', () => {
       uploadFile({ baseUrl, apiKey, filePath: notVideo, chunkSize: CHUNK, statePath: false }),
       { name: 'ReelApiError', status: 415, code: 'UPLOAD_TYPE_NOT_ALLOWED' },
     );
-    await assert.rejects(
-      uploadFile({ baseUrl, apiKey: 'reel_wrong', filePath: clip, statePath: false }),
-      { status: 401, code: 'AUTH_INVALID' },
-    );
+    await assert.rejects(uploadFile({ baseUrl, apiKey: 'reel_wrong', filePath: clip, statePath: false }), {
+      status: 401,
+      code: 'AUTH_INVALID',
+    });
   });
 
   test('reel upload and reel status (key and server from the saved credentials file)', async () => {
     const cliData = path.join(dir, 'cli-data');
     await saveCliCredentials(path.join(cliData, 'cli-credentials.json'), { apiKey, baseUrl });
     const env = cliEnv({ DATA_DIR: cliData, REEL_STATE_FILE: path.join(dir, 'cli-state.json') });
-    const uploaded = await run(['upload', clip, '--title', 'From the CLI', '--chunk-size', '512KiB', '--json'], env);
+    const uploaded = await run(
+      ['upload', clip, '--title', 'From the CLI', '--chunk-size', '512KiB', '--json'],
+      env,
+    );
     assert.equal(uploaded.code, 0, uploaded.stderr);
     const line = JSON.parse(uploaded.stdout.trim());
     assert.equal(line.file, clip);

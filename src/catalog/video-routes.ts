@@ -1,29 +1,132 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { errors } from '../errors.ts';
+import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
-import { type VideoRepository, videoToApi } from './video-repository.ts';
+import { type VideoApi, videoToApi } from './video-api.ts';
+import type { VideoService } from './video-service.ts';
 
-export async function videoRoutes(
-  parent: FastifyInstance,
-  options: { videos: VideoRepository },
-): Promise<void> {
+export interface VideoRouteOptions {
+  service: VideoService;
+  auth: Authenticator;
+  publicBaseUrl: string | undefined;
+  /** How often the event stream looks for changes (≤ 1 update/s). */
+  eventPollMs?: number;
+}
+
+export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { service, auth } = options;
+  const tags = ['videos'];
+  const params = Type.Object({ id: IdParam });
+  const baseUrl = (request: FastifyRequest) =>
+    options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+
   app.get(
     '/api/v1/videos/:id',
     {
       schema: {
-        tags: ['videos'],
-        summary: 'A video: status, metadata and playback URLs',
-        params: Type.Object({ id: IdParam }),
-        response: { 404: errorResponses(404)[404] },
+        tags,
+        summary: 'A video: status, progress, metadata, renditions and playback URLs',
+        params,
+        response: errorResponses(404, 410),
       },
     },
-    async (request) => {
-      const row = await options.videos.find(request.params.id);
-      if (!row) throw errors.videoNotFound(`No video ${request.params.id}`);
-      return videoToApi(row);
+    async (request) => videoToApi(await service.get(request.params.id), baseUrl(request)),
+  );
+
+  app.get(
+    '/api/v1/videos/:id/events',
+    {
+      schema: {
+        tags,
+        summary: 'Server-Sent Events: status, progress and ETA (≤ 1/s), playable, then ready or failed',
+        description:
+          'Events: `progress` (the video, whenever status, progress or playable change), `playable` (once), ' +
+          'and a final `ready` or `failed`, after which the stream ends.',
+        params,
+        response: errorResponses(404, 410),
+      },
+    },
+    async (request, reply) => {
+      const first = await service.get(request.params.id);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'access-control-allow-origin': '*',
+      });
+      const send = (event: string, data: unknown) =>
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      let last = '';
+      let announcedPlayable = false;
+      let closed = false;
+      request.raw.on('close', () => {
+        closed = true;
+      });
+      const emit = (video: VideoApi): boolean => {
+        const key = JSON.stringify([video.status, video.progress, video.playable]);
+        if (key !== last) send('progress', video);
+        last = key;
+        if (video.playable && !announcedPlayable) {
+          announcedPlayable = true;
+          send('playable', video);
+        }
+        if (video.status === 'ready' || video.status === 'failed' || video.status === 'deleted') {
+          send(video.status, video);
+          return true;
+        }
+        return false;
+      };
+      let done = emit(videoToApi(first, baseUrl(request)));
+      let beats = 0;
+      while (!done && !closed) {
+        await new Promise((resolve) => setTimeout(resolve, options.eventPollMs ?? 1000));
+        if (closed) break;
+        // Polling the database (not process memory) works whichever node runs the worker.
+        const row = await service.get(request.params.id).catch(() => undefined);
+        if (!row) break;
+        done = emit(videoToApi(row, baseUrl(request)));
+        if (++beats % 15 === 0) raw.write(': keep-alive\n\n');
+      }
+      raw.end();
+    },
+  );
+
+  app.post(
+    '/api/v1/videos/:id/reprocess',
+    {
+      preHandler: auth.requireKey,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        summary: 'Transcode again; the current output is served until the new one is ready, then deleted',
+        params,
+        response: errorResponses(401, 403, 404, 409, 410),
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send(videoToApi(await service.reprocess(request.params.id), baseUrl(request))),
+  );
+
+  app.delete(
+    '/api/v1/videos/:id',
+    {
+      preHandler: auth.requireKey,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        summary: 'Delete the video: its source, every output and every thumbnail',
+        params,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 410) },
+      },
+    },
+    async (request, reply) => {
+      await service.delete(request.params.id);
+      return reply.status(204).send(null);
     },
   );
 }

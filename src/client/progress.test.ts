@@ -47,7 +47,12 @@ describe('formatRate and formatDuration', () => {
 describe('formatProgress', () => {
   test('half way at 42 MiB/s', () => {
     assert.equal(
-      formatProgress({ label: 'clip.mp4', bytesDone: 128 * MiB, bytesTotal: 256 * MiB, bytesPerSecond: 42 * MiB }),
+      formatProgress({
+        label: 'clip.mp4',
+        bytesDone: 128 * MiB,
+        bytesTotal: 256 * MiB,
+        bytesPerSecond: 42 * MiB,
+      }),
       'clip.mp4 [############............]  50%  128.0 MiB / 256.0 MiB  42.0 MiB/s  ETA 0:04',
     );
   });

@@ -71,7 +71,10 @@ describe('classifyFailure', () => {
   test('5xx, 408 and 429 are retried; Retry-After only counts on 429 and 503', () => {
     assert.deepEqual(classifyFailure(api(500)), { retry: true });
     assert.deepEqual(classifyFailure(api(502, 'HTTP_502', 4000)), { retry: true });
-    assert.deepEqual(classifyFailure(api(503, 'SERVICE_UNAVAILABLE', 4000)), { retry: true, retryAfterMs: 4000 });
+    assert.deepEqual(classifyFailure(api(503, 'SERVICE_UNAVAILABLE', 4000)), {
+      retry: true,
+      retryAfterMs: 4000,
+    });
     assert.deepEqual(classifyFailure(api(408)), { retry: true });
     assert.deepEqual(classifyFailure(api(429, 'RATE_LIMITED', 1000)), { retry: true, retryAfterMs: 1000 });
     assert.deepEqual(classifyFailure(api(429, 'RATE_LIMITED')), { retry: true });
@@ -155,10 +158,13 @@ describe('parseAnswer', () => {
     });
   });
   test('a foreign error page → HTTP_<status> with a snippet', () => {
-    assert.throws(() => parseAnswer({ status: 502, retryAfter: undefined, text: '<html>\n Bad   gateway</html>' }), {
-      code: 'HTTP_502',
-      message: 'The server answered HTTP 502: <html> Bad gateway</html>',
-    });
+    assert.throws(
+      () => parseAnswer({ status: 502, retryAfter: undefined, text: '<html>\n Bad   gateway</html>' }),
+      {
+        code: 'HTTP_502',
+        message: 'The server answered HTTP 502: <html> Bad gateway</html>',
+      },
+    );
   });
 });
 
@@ -177,9 +183,12 @@ describe('resume state', () => {
     assert.deepEqual(parseResumeState('{"uploads": 3}'), {});
     const entry = { uploadId: 'u1', baseUrl: 'http://h', createdAt: 't' };
     assert.deepEqual(parseResumeState(formatResumeState({ k: entry })), { k: entry });
-    assert.deepEqual(parseResumeState('{"uploads":{"a":{"uploadId":1},"b":{"uploadId":"u","baseUrl":"x"}}}'), {
-      b: { uploadId: 'u', baseUrl: 'x', createdAt: '' },
-    });
+    assert.deepEqual(
+      parseResumeState('{"uploads":{"a":{"uploadId":1},"b":{"uploadId":"u","baseUrl":"x"}}}'),
+      {
+        b: { uploadId: 'u', baseUrl: 'x', createdAt: '' },
+      },
+    );
   });
   test('the file: set, get, delete; created 0600 in a new directory', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'reel-state-'));

@@ -14,6 +14,7 @@ import type { Db } from '../platform/db/database.ts';
 import { transactionExecutor } from '../platform/db/database.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { newId } from '../platform/ids.ts';
+import { processingJobOptions } from '../processing/job-options.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
 import { ChunkMeter, ChunkTooLongError } from './chunk-meter.ts';
@@ -322,7 +323,6 @@ export class UploadService {
         description: input.description ?? '',
         tags: input.tags ?? [],
         visibility: input.visibility ?? 'public',
-        status: 'processing',
         duration_seconds: probe.durationSeconds,
         width: video.displayWidth,
         height: video.displayHeight,
@@ -339,7 +339,11 @@ export class UploadService {
         owner_key_id: row.owner_key_id,
       });
       await this.#deps.uploads.markCompleted(tx, row.id, videoId);
-      await this.#deps.queue.send('video.process', { videoId }, { tx: transactionExecutor(tx) });
+      await this.#deps.queue.send(
+        'video.process',
+        { videoId },
+        { tx: transactionExecutor(tx), ...processingJobOptions(probe.durationSeconds) },
+      );
     });
     return { videoId };
   }

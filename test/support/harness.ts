@@ -28,7 +28,12 @@ export interface TestApp {
  * Env overrides go through loadConfig, the same path production takes.
  */
 export async function startTestApp(
-  options: { storage?: 'local' | 's3'; env?: Record<string, string>; database?: Database } = {},
+  options: {
+    storage?: 'local' | 's3';
+    env?: Record<string, string>;
+    database?: Database;
+    logger?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reel-test-'));
   const s3 = options.storage === 's3' ? await startS3rver() : undefined;
@@ -43,7 +48,10 @@ export async function startTestApp(
     : {};
   const config: Config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...s3Env, ...options.env });
   const ownDatabase = options.database ? undefined : await openPGlite(undefined);
-  const app = await createApp(config, { database: options.database ?? ownDatabase });
+  const app = await createApp(config, {
+    database: options.database ?? ownDatabase,
+    logger: options.logger ? { level: 'info' } : false,
+  });
   const { secret } = await app.apiKeys.create('test');
   return {
     app,

@@ -78,7 +78,6 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
         description: '',
         tags: ['x', 'y z'],
         visibility: 'public',
-        status: 'processing',
         duration_seconds: 2.5,
         width: 320,
         height: 180,
@@ -159,7 +158,12 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
     });
 
     test('a job enqueued in a transaction commits and rolls back with it', async () => {
-      const queue = new PgBossJobQueue(fixture.first);
+      const queue = new PgBossJobQueue(fixture.first, {
+        retryLimit: 1,
+        retryDelaySeconds: 1,
+        heartbeatSeconds: 10,
+        monitorIntervalSeconds: 10,
+      });
       await queue.start();
       try {
         const committed = await fixture.first.db.transaction().execute(async (tx) => {

@@ -78,6 +78,23 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `create index videos_created on videos (created_at desc)`,
     ],
   },
+  {
+    id: '0002_processing',
+    statements: [
+      `alter table videos drop constraint videos_status_check`,
+      `alter table videos add constraint videos_status_check check (status in ('processing','ready','failed','deleted'))`,
+      `alter table videos add column playable boolean not null default false`,
+      `alter table videos add column progress_percent real not null default 0`,
+      `alter table videos add column eta_seconds integer`,
+      // The encode being served, and the one being made (a reprocess keeps serving the old one).
+      `alter table videos add column encode_id text`,
+      `alter table videos add column pending_encode_id text`,
+      `alter table videos add column renditions jsonb not null default '[]'`,
+      `alter table videos add column outputs jsonb`,
+      `alter table videos add column processing_log text`,
+      `alter table videos add column ready_at timestamptz`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

@@ -50,7 +50,7 @@ export interface UploadChunksTable {
   received_at: Generated<Date>;
 }
 
-export type VideoStatus = 'processing' | 'ready' | 'failed';
+export type VideoStatus = 'processing' | 'ready' | 'failed' | 'deleted';
 export type Visibility = 'public' | 'unlisted' | 'private';
 
 export interface VideosTable {
@@ -77,6 +77,15 @@ export interface VideosTable {
   error: Json | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
+  playable: Generated<boolean>;
+  progress_percent: Generated<number>;
+  eta_seconds: number | null;
+  encode_id: string | null;
+  pending_encode_id: string | null;
+  renditions: ColumnType<unknown, string | undefined, string>;
+  outputs: Json | null;
+  processing_log: string | null;
+  ready_at: Timestamp | null;
 }
 
 export interface Schema {

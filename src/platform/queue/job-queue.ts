@@ -15,6 +15,21 @@ export interface JobContext {
 
 export type JobHandler<N extends JobName> = (data: JobCatalogue[N], context: JobContext) => Promise<void>;
 
+export interface SendOptions {
+  /** Commit the job with this transaction. */
+  tx?: SqlExecutor;
+  /** The job's time limit; past it the attempt counts as failed and is retried. */
+  expireInSeconds?: number;
+}
+
+export interface QueueSettings {
+  retryLimit: number;
+  retryDelaySeconds: number;
+  /** A worker that stops sending heartbeats this long is presumed dead and its job retried. */
+  heartbeatSeconds: number;
+  monitorIntervalSeconds: number;
+}
+
 export interface JobQueue {
   start(): Promise<void>;
   /** Enqueues a job; with `tx` the job commits or rolls back with the caller's transaction. */
@@ -28,35 +43,46 @@ export interface JobQueue {
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
-const QUEUES: Record<JobName, { retryLimit: number; retryDelay: number; expireInSeconds: number }> = {
-  'video.process': { retryLimit: 4, retryDelay: 15, expireInSeconds: 3600 },
-};
+const JOB_NAMES: JobName[] = ['video.process'];
 
 /** pg-boss on the application database (PGlite or PostgreSQL). */
 export class PgBossJobQueue implements JobQueue {
   readonly boss: PgBoss;
+  readonly settings: QueueSettings;
 
-  constructor(database: Database) {
+  constructor(database: Database, settings: QueueSettings) {
+    this.settings = settings;
     this.boss = new PgBoss({
       db: database,
       backend: database.kind === 'pglite' ? 'pglite' : 'postgres',
       schema: 'pgboss',
+      monitorIntervalSeconds: settings.monitorIntervalSeconds,
     });
     this.boss.on('error', () => {}); // reported through job failures; a transient poll error must not crash
   }
 
   async start(): Promise<void> {
     await this.boss.start();
-    for (const [name, options] of Object.entries(QUEUES)) {
-      await this.boss.createQueue(name, { ...options, retryBackoff: true });
+    const options = {
+      retryLimit: this.settings.retryLimit,
+      retryDelay: this.settings.retryDelaySeconds,
+      retryBackoff: true,
+      heartbeatSeconds: this.settings.heartbeatSeconds,
+    };
+    for (const name of JOB_NAMES) {
+      await this.boss.createQueue(name, options);
+      await this.boss.updateQueue(name, options); // settings changed since the queue was first made
       // createQueue empties pg-boss's queue cache; a later send() inside a transaction would refill it
       // through the pool, which on PGlite (one session, held by that transaction) deadlocks. Refill now.
       await this.boss.getJobById(name, '00000000-0000-0000-0000-000000000000');
     }
   }
 
-  async send<N extends JobName>(name: N, data: JobCatalogue[N], options: { tx?: SqlExecutor } = {}) {
-    return this.boss.send(name, data, options.tx ? { db: options.tx } : {});
+  async send<N extends JobName>(name: N, data: JobCatalogue[N], options: SendOptions = {}) {
+    return this.boss.send(name, data, {
+      ...(options.tx ? { db: options.tx } : {}),
+      ...(options.expireInSeconds ? { expireInSeconds: options.expireInSeconds } : {}),
+    });
   }
 
   async work<N extends JobName>(name: N, options: { concurrency: number }, handler: JobHandler<N>) {

@@ -1,0 +1,50 @@
+import { mediaPath } from '../playback/media-urls.ts';
+import type { EncodeOutputs, Rendition, VideoError, VideoRow } from './video-repository.ts';
+
+/** The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). */
+export function videoToApi(row: VideoRow, baseUrl: string) {
+  const outputs = row.outputs as EncodeOutputs | null;
+  const url = (file: string | null | undefined) =>
+    file && row.encode_id && row.status !== 'deleted'
+      ? baseUrl + mediaPath(row.id, row.encode_id, file)
+      : null;
+  const posters = outputs?.posters ?? [];
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    visibility: row.visibility,
+    status: row.status,
+    playable: row.playable,
+    progress: { percent: Math.round(row.progress_percent * 10) / 10, etaSeconds: row.eta_seconds },
+    error: (row.error as VideoError | null) ?? null,
+    durationSeconds: row.duration_seconds,
+    width: row.width,
+    height: row.height,
+    fps: row.fps,
+    rotation: row.rotation,
+    videoCodec: row.video_codec,
+    audioCodec: row.audio_codec,
+    bitrate: row.bitrate,
+    container: row.container,
+    sourceSize: row.source_size,
+    renditions: (row.renditions as Rendition[]) ?? [],
+    playback: {
+      hls: url(outputs?.master),
+      mp4: url(outputs?.mp4),
+      // The largest poster; every size is listed in `posters`.
+      poster: url(posters.at(0)?.file),
+      posters: posters.map((poster) => ({
+        width: poster.width,
+        height: poster.height,
+        url: url(poster.file),
+      })),
+      storyboard: url(outputs?.storyboard?.vtt),
+    },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    readyAt: row.ready_at ? new Date(row.ready_at).toISOString() : null,
+  };
+}
+export type VideoApi = ReturnType<typeof videoToApi>;
