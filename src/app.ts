@@ -19,6 +19,7 @@ import { createMetrics } from './platform/metrics.ts';
 import { type JobQueue, PgBossJobQueue } from './platform/queue/job-queue.ts';
 import type { BlobStore } from './platform/storage/blob-store.ts';
 import { createBlobStore } from './platform/storage/index.ts';
+import { mediaRoutes } from './playback/media-routes.ts';
 import { VideoProcessor } from './processing/video-processor.ts';
 import { UploadRepository } from './uploads/upload-repository.ts';
 import { uploadRoutes } from './uploads/upload-routes.ts';
@@ -103,6 +104,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await http.register(authRoutes, { tokens: uploadTokens, auth });
     await http.register(uploadRoutes, { service: uploads, auth, rateLimit: config.rateLimit });
     await http.register(videoRoutes, { service: videoService, auth, publicBaseUrl: config.publicBaseUrl });
+    await http.register(mediaRoutes, { videos, store });
     http.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(metrics.contentType).send(await metrics.metrics()),
     );

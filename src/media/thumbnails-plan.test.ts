@@ -239,7 +239,7 @@ describe('buildStoryboardArgs', () => {
       }),
       [
         ...['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-i', '/in.mp4', '-map', '0:0'],
-        ...['-filter:v', 'fps=1/2,scale=w=160:h=90,tile=10x8'],
+        ...['-filter:v', 'fps=1/2:round=up,scale=w=160:h=90,tile=10x8'],
         ...['-frames:v', '1', '-q:v', '4', '-update', '1', '/out/storyboard.jpg'],
       ],
     );

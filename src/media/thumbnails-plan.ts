@@ -192,8 +192,9 @@ export function buildStoryboardArgs(params: StoryboardArgsInput): string[] {
   const video = probe.video;
   if (!video) throw new RangeError('buildStoryboardArgs: the source has no video stream');
   const filters = [
+    // Sample first (round=up: tile i shows the frame at i × interval), so only sampled frames are tone-mapped.
+    `fps=1/${plan.intervalSeconds}:round=up`,
     ...sdrFilters(video, params.hdrToneMap ?? true),
-    `fps=1/${plan.intervalSeconds}`,
     `scale=w=${plan.tileWidth}:h=${plan.tileHeight}`,
     `tile=${plan.columns}x${plan.rows}`,
   ];

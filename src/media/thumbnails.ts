@@ -178,7 +178,7 @@ export interface StoryboardInput {
   /** How the VTT refers to the sprite (e.g. `storyboard.jpg`, or an absolute URL). */
   spriteUrl: string;
   signal?: AbortSignal;
-  /** Default 300 s: the storyboard decodes the whole input. */
+  /** Default 3 × the duration, at least 300 s: the storyboard decodes (and tone-maps) the whole input. */
   timeoutMs?: number;
 }
 
@@ -203,7 +203,7 @@ export async function makeStoryboard(params: StoryboardInput): Promise<Storyboar
   await runFfmpeg(
     ffmpegPath,
     buildStoryboardArgs({ input, probe, plan, output: spritePath }),
-    runOptions({ ...params, timeoutMs: params.timeoutMs ?? 300_000 }),
+    runOptions({ ...params, timeoutMs: params.timeoutMs ?? Math.max(300_000, plan.durationSeconds * 3000) }),
   );
   if (!(await isNonEmptyFile(spritePath))) {
     throw new Error('makeStoryboard: ffmpeg wrote no storyboard sprite (the input had no frames)');

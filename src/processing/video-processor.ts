@@ -9,7 +9,13 @@ import {
 } from '../catalog/video-repository.ts';
 import type { ProcessingConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { AUDIO_RENDITION, buildEncodeArgs, buildMp4Args, H264_PROFILE } from '../media/encode-args.ts';
+import {
+  AUDIO_RENDITION,
+  buildEncodeArgs,
+  buildMp4Args,
+  H264_PROFILE,
+  MEDIA_PLAYLIST_NAME,
+} from '../media/encode-args.ts';
 import type { MediaTools } from '../media/ffmpeg-binary.ts';
 import { classifyFfmpegFailure, FfmpegError, probeOutputCodec, runFfmpeg } from '../media/ffmpeg-runner.ts';
 import { planLadder, type Rung } from '../media/ladder.ts';
@@ -173,14 +179,14 @@ export class VideoProcessor {
     await publish(true);
 
     // CODECS from the actual output, bandwidths measured from the segments.
-    const levels = new Map<string, number>();
+    const codecs = new Map<string, string>();
     for (const rung of rungs) {
       const init = publisher.variants.find((v) => v.name === rung.name)?.playlist?.mapUri;
       if (!init) continue;
       const codec = await probeOutputCodec(tools.ffprobe, path.join(hlsDir, rung.name, init));
-      levels.set(rung.name, codec.level);
+      codecs.set(rung.name, avc1CodecString(codec.profile, codec.level));
     }
-    const renditions = this.#renditions(rungs, publisher, levels);
+    const renditions = this.#renditions(rungs, publisher, codecs);
     await store.put(
       `${prefix}${MASTER}`,
       this.#master(renditions, publisher),
@@ -202,10 +208,13 @@ export class VideoProcessor {
       await store.put(`${prefix}${file}`, createReadStream(poster.path), 'image/jpeg');
       outputs.posters.push({ width: poster.width, height: poster.height, file });
     }
+    // The storyboard decodes the whole video: read the smallest finished rung (already SDR, stream 0)
+    // instead of the source.
+    const smallest = rungs[0]!;
     const storyboard = await makeStoryboard({
       ffmpegPath: tools.ffmpeg,
-      input,
-      probe,
+      input: path.join(hlsDir, smallest.name, MEDIA_PLAYLIST_NAME),
+      probe: rungProbe(probe, smallest),
       durationSeconds: probe.durationSeconds,
       workDir,
       spriteUrl: 'storyboard.jpg',
@@ -226,7 +235,8 @@ export class VideoProcessor {
     return { outputs, renditions };
   }
 
-  #renditions(rungs: Rung[], publisher: HlsPublisher, levels: Map<string, number> | null): Rendition[] {
+  /** `codecs`: measured from the output; until then, what the encoder was told (High at the planned level). */
+  #renditions(rungs: Rung[], publisher: HlsPublisher, codecs: Map<string, string> | null): Rendition[] {
     return rungs.map((rung) => {
       const variant = publisher.variants.find((v) => v.name === rung.name)!;
       const { peakBps, averageBps } = bandwidthOf(variant);
@@ -237,7 +247,7 @@ export class VideoProcessor {
         frameRate: rung.fps,
         bandwidth: peakBps,
         averageBandwidth: averageBps,
-        codecs: avc1CodecString(H264_PROFILE, levels?.get(rung.name) ?? rung.level),
+        codecs: codecs?.get(rung.name) ?? avc1CodecString(H264_PROFILE, rung.level),
       };
     });
   }
@@ -289,6 +299,27 @@ function bandwidthOf(variant: {
     durationSeconds: s.duration,
   }));
   return measureBandwidth(segments, variant.playlist?.targetDuration ?? undefined);
+}
+
+/** The probe of an encoded rung: H.264 SDR 8-bit at the rung's size, video as stream 0. */
+function rungProbe(probe: ProbeResult, rung: Rung): ProbeResult {
+  const video = probe.video!;
+  return {
+    ...probe,
+    video: {
+      ...video,
+      index: 0,
+      codec: 'h264',
+      width: rung.width,
+      height: rung.height,
+      displayWidth: rung.width,
+      displayHeight: rung.height,
+      rotation: 0,
+      pixelFormat: 'yuv420p',
+      bitDepth: 8,
+      colorTransfer: null,
+    },
+  };
 }
 
 function emptyOutputs(): EncodeOutputs {
