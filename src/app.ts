@@ -19,7 +19,10 @@ import { createMetrics } from './platform/metrics.ts';
 import { type JobQueue, PgBossJobQueue } from './platform/queue/job-queue.ts';
 import type { BlobStore } from './platform/storage/blob-store.ts';
 import { createBlobStore } from './platform/storage/index.ts';
+import { MediaLinks } from './playback/media-links.ts';
 import { mediaRoutes } from './playback/media-routes.ts';
+import { loadSigningSecret } from './playback/signing-secret.ts';
+import { MediaUrlSigner } from './playback/url-signer.ts';
 import { VideoProcessor } from './processing/video-processor.ts';
 import { UploadRepository } from './uploads/upload-repository.ts';
 import { uploadRoutes } from './uploads/upload-routes.ts';
@@ -97,14 +100,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
-    const http = await createServer({ logger: options.logger ?? false, redis });
+    // Signed media URLs: one secret shared by every node (configured, or generated once in the database).
+    const signer = new MediaUrlSigner(await loadSigningSecret(database.db, config.delivery.signingSecret));
+    const links = new MediaLinks(signer, config.delivery.signedUrlTtlSeconds);
+
+    const http = await createServer({
+      logger: options.logger ?? false,
+      redis,
+      corsOrigins: config.delivery.corsOrigins,
+    });
     const auth = createAuthenticator(apiKeys, uploadTokens);
     const metrics = createMetrics();
     await http.register(healthRoutes, { db: database.db, store });
     await http.register(authRoutes, { tokens: uploadTokens, auth });
     await http.register(uploadRoutes, { service: uploads, auth, rateLimit: config.rateLimit });
-    await http.register(videoRoutes, { service: videoService, auth, publicBaseUrl: config.publicBaseUrl });
-    await http.register(mediaRoutes, { videos, store });
+    await http.register(videoRoutes, {
+      service: videoService,
+      auth,
+      publicBaseUrl: config.publicBaseUrl,
+      links,
+    });
+    await http.register(mediaRoutes, { videos, store, signer, delivery: config.delivery });
     http.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
       reply.type(metrics.contentType).send(await metrics.metrics()),
     );

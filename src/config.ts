@@ -24,6 +24,25 @@ export interface Config {
   rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
+  delivery: DeliveryConfig;
+}
+
+/** How media (playlists, segments, MP4, images) reach players. */
+export interface DeliveryConfig {
+  /** CORS_ORIGINS: '*' (default) or an allow-list of origins (`https://example.com`). */
+  corsOrigins: '*' | string[];
+  /**
+   * MEDIA_DELIVERY: `stream` (default) sends every byte through Reel; `redirect` answers segments,
+   * init files, images and the MP4 with a 302 to PUBLIC_MEDIA_BASE_URL + key (a CDN) or to a
+   * presigned S3 URL. Playlists and VTT are always served by Reel.
+   */
+  mode: 'stream' | 'redirect';
+  /** PUBLIC_MEDIA_BASE_URL: where storage keys are publicly readable (a CDN in front of the bucket). */
+  publicMediaBaseUrl: string | undefined;
+  /** SIGNED_URL_TTL_SECONDS: lifetime of the signed playback URLs of private videos (default 6 h). */
+  signedUrlTtlSeconds: number;
+  /** SIGNING_SECRET: the HMAC key of signed URLs; absent → generated once and kept in the database. */
+  signingSecret: string | undefined;
 }
 
 export interface ProcessingConfig {
@@ -134,8 +153,52 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     ffmpegPath: env.FFMPEG_PATH || undefined,
     ffprobePath: env.FFPROBE_PATH || undefined,
+    delivery: delivery(env, storage),
   };
   return { ...config, ...overrides };
+}
+
+function delivery(env: Env, storage: Config['storage']): DeliveryConfig {
+  const mode = env.MEDIA_DELIVERY || 'stream';
+  if (mode !== 'stream' && mode !== 'redirect') {
+    throw new ConfigError(`MEDIA_DELIVERY must be stream or redirect, got "${mode}"`);
+  }
+  const publicMediaBaseUrl = env.PUBLIC_MEDIA_BASE_URL?.trim().replace(/\/+$/, '') || undefined;
+  if (publicMediaBaseUrl && !/^https?:\/\/[^\s/]+/.test(publicMediaBaseUrl)) {
+    throw new ConfigError(`PUBLIC_MEDIA_BASE_URL must be an http(s) URL, got "${publicMediaBaseUrl}"`);
+  }
+  if (mode === 'redirect' && storage.kind === 'local' && !publicMediaBaseUrl) {
+    throw new ConfigError(
+      'MEDIA_DELIVERY=redirect needs S3 storage (presigned URLs) or PUBLIC_MEDIA_BASE_URL (a CDN)',
+    );
+  }
+  const signingSecret = env.SIGNING_SECRET || undefined;
+  if (signingSecret !== undefined && signingSecret.length < 32) {
+    throw new ConfigError('SIGNING_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  }
+  return {
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    mode,
+    publicMediaBaseUrl,
+    signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 6 * 3600, 60, 7 * 24 * 3600),
+    signingSecret,
+  };
+}
+
+/** `*`, or a comma-separated list of origins: `https://a.example, http://localhost:5173`. */
+function corsOrigins(raw: string | undefined): '*' | string[] {
+  const value = raw?.trim();
+  if (!value || value === '*') return '*';
+  const origins = value
+    .split(',')
+    .map((origin) => origin.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^\s/]+$/.test(origin)) {
+      throw new ConfigError(`CORS_ORIGINS must list origins like https://example.com, got "${origin}"`);
+    }
+  }
+  return origins;
 }
 
 /** Segments must hold whole 2-second keyframe intervals so every rung cuts at the same instants. */

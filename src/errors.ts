@@ -74,6 +74,18 @@ export const errors = {
   videoBusy: make('VIDEO_BUSY', 409),
   processingFailed: make('PROCESSING_FAILED', 500),
   keyNotFound: make('API_KEY_NOT_FOUND', 404),
+
+  mediaNotFound: make('MEDIA_NOT_FOUND', 404),
+  mediaSignatureInvalid: make('MEDIA_SIGNATURE_INVALID', 403),
+  mediaSignatureExpired: make('MEDIA_SIGNATURE_EXPIRED', 403),
+  rangeNotSatisfiable: (size: number) =>
+    new AppError(
+      'RANGE_NOT_SATISFIABLE',
+      416,
+      `The requested range is outside the file (${size} bytes)`,
+      { size },
+      { 'content-range': `bytes */${size}` },
+    ),
 } as const;
 
 export function isAppError(value: unknown): value is AppError {

@@ -1,13 +1,23 @@
+import type { MediaLinks } from '../playback/media-links.ts';
 import { mediaPath } from '../playback/media-urls.ts';
 import type { EncodeOutputs, Rendition, VideoError, VideoRow } from './video-repository.ts';
 
-/** The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). */
-export function videoToApi(row: VideoRow, baseUrl: string) {
+/**
+ * The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). `links`
+ * signs the playback URLs of private videos; without it a private video has no playback URLs.
+ */
+export function videoToApi(row: VideoRow, baseUrl: string, links?: MediaLinks) {
   const outputs = row.outputs as EncodeOutputs | null;
-  const url = (file: string | null | undefined) =>
-    file && row.encode_id && row.status !== 'deleted'
-      ? baseUrl + mediaPath(row.id, row.encode_id, file)
-      : null;
+  const encodeId = row.encode_id;
+  const pathOf =
+    row.status === 'deleted' || !encodeId
+      ? undefined
+      : links
+        ? links.forVideo(row)
+        : row.visibility === 'private'
+          ? undefined
+          : (file: string) => mediaPath(row.id, encodeId, file);
+  const url = (file: string | null | undefined) => (file && pathOf ? baseUrl + pathOf(file) : null);
   const posters = outputs?.posters ?? [];
   return {
     id: row.id,

@@ -1,15 +1,20 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { errors } from '../errors.ts';
 import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
+import type { MediaLinks } from '../playback/media-links.ts';
 import { type VideoApi, videoToApi } from './video-api.ts';
+import type { VideoRow } from './video-repository.ts';
 import type { VideoService } from './video-service.ts';
 
 export interface VideoRouteOptions {
   service: VideoService;
   auth: Authenticator;
   publicBaseUrl: string | undefined;
+  /** Signs the playback URLs of private videos. */
+  links: MediaLinks;
   /** How often the event stream looks for changes (≤ 1 update/s). */
   eventPollMs?: number;
 }
@@ -21,6 +26,23 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
   const params = Type.Object({ id: IdParam });
   const baseUrl = (request: FastifyRequest) =>
     options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+  const toApi = (row: VideoRow, request: FastifyRequest) => videoToApi(row, baseUrl(request), options.links);
+  // Reading a video needs no credentials, but credentials that are sent must be valid (401 otherwise),
+  // whichever video is asked for: a private video is visible to API keys only, and to anyone else it
+  // does not exist (404, exactly as an unknown id).
+  const credentialsIfSent = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers.authorization !== undefined) await auth.requireKeyOrUploadToken(request, reply);
+  };
+  const visible = (row: VideoRow, request: FastifyRequest): VideoRow => {
+    if (row.visibility === 'private' && request.principal?.kind !== 'api-key') {
+      throw errors.videoNotFound(`No video ${row.id}`);
+    }
+    return row;
+  };
+  const privateNote =
+    'A private video needs an API key (`Authorization: Bearer <key>`); without one it answers 404 ' +
+    'VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed and expire ' +
+    '(SIGNED_URL_TTL_SECONDS).';
 
   app.get(
     '/api/v1/videos/:id',
@@ -28,11 +50,13 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
       schema: {
         tags,
         summary: 'A video: status, progress, metadata, renditions and playback URLs',
+        description: privateNote,
         params,
-        response: errorResponses(404, 410),
+        response: errorResponses(401, 403, 404, 410),
       },
+      preHandler: credentialsIfSent,
     },
-    async (request) => videoToApi(await service.get(request.params.id), baseUrl(request)),
+    async (request) => toApi(visible(await service.get(request.params.id), request), request),
   );
 
   app.get(
@@ -43,13 +67,15 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
         summary: 'Server-Sent Events: status, progress and ETA (≤ 1/s), playable, then ready or failed',
         description:
           'Events: `progress` (the video, whenever status, progress or playable change), `playable` (once), ' +
-          'and a final `ready` or `failed`, after which the stream ends.',
+          'and a final `ready` or `failed`, after which the stream ends. ' +
+          privateNote,
         params,
-        response: errorResponses(404, 410),
+        response: errorResponses(401, 403, 404, 410),
       },
+      preHandler: credentialsIfSent,
     },
     async (request, reply) => {
-      const first = await service.get(request.params.id);
+      const first = visible(await service.get(request.params.id), request);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -81,7 +107,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
         }
         return false;
       };
-      let done = emit(videoToApi(first, baseUrl(request)));
+      let done = emit(toApi(first, request));
       let beats = 0;
       while (!done && !closed) {
         await new Promise((resolve) => setTimeout(resolve, options.eventPollMs ?? 1000));
@@ -89,7 +115,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
         // Polling the database (not process memory) works whichever node runs the worker.
         const row = await service.get(request.params.id).catch(() => undefined);
         if (!row) break;
-        done = emit(videoToApi(row, baseUrl(request)));
+        done = emit(toApi(row, request));
         if (++beats % 15 === 0) raw.write(': keep-alive\n\n');
       }
       raw.end();
@@ -109,7 +135,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
       },
     },
     async (request, reply) =>
-      reply.status(202).send(videoToApi(await service.reprocess(request.params.id), baseUrl(request))),
+      reply.status(202).send(toApi(await service.reprocess(request.params.id), request)),
   );
 
   app.delete(

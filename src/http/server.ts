@@ -16,6 +16,8 @@ export interface ServerOptions {
   redis: Redis | undefined;
   /** Chunk bodies are streamed, not parsed; this bounds the JSON bodies only. */
   bodyLimit?: number;
+  /** Origins allowed to call the API and fetch media from a browser: '*' (default) or an allow-list. */
+  corsOrigins?: '*' | string[];
 }
 
 /** Fastify with Reel's cross-cutting concerns; routes are registered by the caller. */
@@ -37,11 +39,30 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false,
   });
+  // Players fetch playlists and segments cross-origin (hls.js uses fetch/XHR): preflights must allow
+  // Range and conditional headers, and the range answers must be readable by the page.
+  const corsOrigins = options.corsOrigins ?? '*';
   await app.register(cors, {
-    origin: '*',
+    // An allow-list is matched exactly and reflected (with `Vary: Origin`); other origins get no CORS headers.
+    origin: corsOrigins === '*' ? '*' : corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Content-Digest', 'Range', 'If-None-Match'],
-    exposedHeaders: ['Content-Range', 'Content-Length', 'Accept-Ranges', 'ETag', 'Retry-After'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Content-Digest',
+      'Range',
+      'If-Range',
+      'If-None-Match',
+      'If-Modified-Since',
+    ],
+    exposedHeaders: [
+      'Content-Range',
+      'Content-Length',
+      'Accept-Ranges',
+      'Content-Encoding',
+      'ETag',
+      'Retry-After',
+    ],
     maxAge: 86_400,
   });
   await app.register(rateLimit, {

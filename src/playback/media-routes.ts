@@ -1,47 +1,114 @@
-import path from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { VideoRepository } from '../catalog/video-repository.ts';
-import { errors } from '../errors.ts';
-import { isId } from '../platform/ids.ts';
-import { BlobNotFoundError, type BlobStore } from '../platform/storage/blob-store.ts';
-import { MEDIA_FILE_PATTERN, storageKeyForMedia } from './media-urls.ts';
+import { Type } from 'typebox';
+import type { VideoRow } from '../catalog/video-repository.ts';
+import type { DeliveryConfig } from '../config.ts';
+import { errorResponses, IdParam } from '../http/schemas.ts';
+import type { BlobStore } from '../platform/storage/blob-store.ts';
+import { MediaAccess } from './media-access.ts';
+import { MediaSender } from './media-sender.ts';
+import type { MediaUrlSigner } from './url-signer.ts';
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.m4s': 'video/mp4',
-  '.mp4': 'video/mp4',
-  '.jpg': 'image/jpeg',
-  '.vtt': 'text/vtt; charset=utf-8',
+export interface MediaRouteOptions {
+  videos: { find(id: string): Promise<VideoRow | undefined> };
+  store: BlobStore;
+  signer: MediaUrlSigner;
+  delivery: DeliveryConfig;
+  now?: () => number;
+}
+
+const FILE_DESCRIPTION =
+  'A file of the encode: `master.m3u8`; `<rendition>/index.m3u8`, `<rendition>/init_<rendition>.mp4`, ' +
+  '`<rendition>/seg_00000.m4s` (renditions `1080p`…`144p`, `audio`); `poster_<width>.jpg`; ' +
+  '`storyboard.jpg` and `storyboard.vtt`; `download.mp4` (progressive MP4).';
+
+const DESCRIPTION = `Serves one file of a video's current encode.
+
+- Content types: \`application/vnd.apple.mpegurl\` (playlists), \`video/mp4\` (init files, fMP4 segments, MP4), \`image/jpeg\`, \`text/vtt\`.
+- \`Cache-Control\`: segments, init files, images and the MP4 \`public, max-age=31536000, immutable\` (content-addressed paths); playlists and VTT \`max-age=2\` while the video is still encoding (EVENT playlists), \`max-age=300\` once finished (VOD); through a signed URL, never past its expiry.
+- Playlists and VTT: strong ETag (content hash, one per coding), 304 on If-None-Match, gzip or brotli when Accept-Encoding allows (\`Vary: Accept-Encoding\`). Binary files are never compressed; their ETag derives from size and modification time (S3: the object's ETag).
+- \`Accept-Ranges: bytes\`: one range → 206 with Content-Range (open-ended, suffix and past-the-end ranges clamped; If-Range honoured); unsatisfiable → 416 RANGE_NOT_SATISFIABLE with \`Content-Range: bytes */<size>\`; several ranges → 200 with the whole file (RFC 9110 lets a server ignore Range; no multipart/byteranges). Content-Length always; HEAD everywhere.
+- With \`MEDIA_DELIVERY=redirect\` (S3 or a CDN), binary files answer 302 to \`PUBLIC_MEDIA_BASE_URL\`/key or a presigned URL; playlists and VTT are always served here, so their relative URIs keep resolving against Reel.
+- Errors: unknown video (or a private one without a signature) 404 VIDEO_NOT_FOUND, deleted 410 VIDEO_DELETED, missing file or an encode that is not served 404 MEDIA_NOT_FOUND.`;
+
+const binaryContent = (description: string) => ({
+  description,
+  content: {
+    'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+  },
+});
+
+const responses = {
+  200: binaryContent('The file (playlist, segment, image, VTT or MP4)'),
+  206: binaryContent('One byte range of the file'),
+  302: { description: 'Redirect mode: the file at the CDN or a presigned storage URL', type: 'null' },
+  304: { description: 'Not modified (If-None-Match)', type: 'null' },
+  ...errorResponses(400, 404, 410, 416),
 };
 
-/** Serves an encode's files: `/media/<videoId>/<encodeId>/<file>` → storage `videos/<videoId>/<encodeId>/<file>`. */
-export async function mediaRoutes(
-  app: FastifyInstance,
-  options: { videos: VideoRepository; store: BlobStore },
-): Promise<void> {
-  app.get<{ Params: { videoId: string; encodeId: string; '*': string } }>(
-    '/media/:videoId/:encodeId/*',
-    { schema: { tags: ['playback'], summary: 'HLS playlists and segments, MP4, posters, storyboard' } },
-    async (request, reply) => {
-      const { videoId, encodeId } = request.params;
-      const file = request.params['*'];
-      // Ids and file names are validated before any storage key is built: no traversal.
-      if (!isId(videoId) || !isId(encodeId) || !MEDIA_FILE_PATTERN.test(file)) {
-        throw errors.notFound('No such media file');
-      }
-      const video = await options.videos.find(videoId);
-      if (!video) throw errors.videoNotFound(`No video ${videoId}`);
-      if (video.status === 'deleted') throw errors.videoDeleted(`Video ${videoId} was deleted`);
-      const key = storageKeyForMedia(videoId, encodeId, file);
-      const stat = await options.store.stat(key);
-      if (!stat) throw errors.notFound('No such media file');
-      const stream = await options.store.read(key).catch((error) => {
-        throw error instanceof BlobNotFoundError ? errors.notFound('No such media file') : error;
-      });
-      return reply
-        .header('content-type', CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream')
-        .header('content-length', stat.size)
-        .send(stream);
+/**
+ * Media delivery: `/media/<videoId>/<encodeId>/<file>` for public and unlisted videos, and
+ * `/media/s/<expires>/<signature>/<videoId>/<encodeId>/<file>` (signed, see url-signer.ts) for any video.
+ */
+export async function mediaRoutes(parent: FastifyInstance, options: MediaRouteOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const access = new MediaAccess({ videos: options.videos, signer: options.signer, now: options.now });
+  const sender = new MediaSender({ store: options.store, delivery: options.delivery, now: options.now });
+  const tags = ['playback'];
+  const file = Type.String({ description: FILE_DESCRIPTION });
+
+  // Error answers must not be cached like the file they stand for.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode >= 400) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/media/:videoId/:encodeId/*',
+    schema: {
+      tags,
+      summary: 'A media file of a public or unlisted video: playlist, segment, init file, image, VTT, MP4',
+      description: DESCRIPTION,
+      params: Type.Object({ videoId: IdParam, encodeId: IdParam, '*': file }),
+      response: responses,
     },
-  );
+    handler: async (request, reply) => {
+      const { videoId, encodeId } = request.params;
+      const grant = await access.authorize({ videoId, encodeId, file: request.params['*'] });
+      return sender.send(request, reply, grant);
+    },
+  });
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/media/s/:expires/:signature/:videoId/:encodeId/*',
+    schema: {
+      tags,
+      summary: 'A media file through a signed URL (required for private videos)',
+      description:
+        `${DESCRIPTION}\n\nThe signature (HMAC-SHA256 over \`<expires>\\n/media/<videoId>/<encodeId>/\`) ` +
+        'authorizes the whole encode directory, so the relative URIs inside playlists and VTT stay ' +
+        'authorized. A tampered signature answers 403 MEDIA_SIGNATURE_INVALID, an expired one 403 ' +
+        'MEDIA_SIGNATURE_EXPIRED. `GET /api/v1/videos/:id` (with an API key) hands out these URLs.',
+      params: Type.Object({
+        expires: Type.String({ description: 'Expiry, Unix seconds' }),
+        signature: Type.String({ description: 'Base64url HMAC-SHA256' }),
+        videoId: IdParam,
+        encodeId: IdParam,
+        '*': file,
+      }),
+      response: { ...responses, ...errorResponses(403) },
+    },
+    handler: async (request, reply) => {
+      const { videoId, encodeId, expires, signature } = request.params;
+      const grant = await access.authorize({
+        videoId,
+        encodeId,
+        file: request.params['*'],
+        signed: { expires, signature },
+      });
+      return sender.send(request, reply, grant);
+    },
+  });
 }

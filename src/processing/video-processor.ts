@@ -65,8 +65,11 @@ export class VideoProcessor {
       // A dead attempt's partial output is discarded, never mixed in.
       await store.deletePrefix(encodePrefix(video.id, claim.abandoned));
     }
-    const workDir = path.join(this.#deps.config.workDir, video.id);
-    await fs.rm(workDir, { recursive: true, force: true });
+    // One directory per attempt; removing the video's older ones also stops an orphaned ffmpeg of a
+    // killed process, which fails as soon as its output directory is gone.
+    const videoWorkDir = path.join(this.#deps.config.workDir, video.id);
+    await fs.rm(videoWorkDir, { recursive: true, force: true });
+    const workDir = path.join(videoWorkDir, encodeId);
     await fs.mkdir(workDir, { recursive: true });
     const prefix = encodePrefix(video.id, encodeId);
     log.info({ videoId: video.id, encodeId, attempt: context.retryCount }, 'processing video');
@@ -109,7 +112,7 @@ export class VideoProcessor {
       await store.deletePrefix(prefix).catch(() => {});
       throw error; // transient: pg-boss retries with backoff
     } finally {
-      await fs.rm(workDir, { recursive: true, force: true });
+      await fs.rm(videoWorkDir, { recursive: true, force: true });
     }
   }
 

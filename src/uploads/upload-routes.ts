@@ -136,12 +136,16 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
     {
       preHandler: auth.requireKeyOrUploadToken,
       config: limit(options.rateLimit.uploadsPerMinute),
+      // Every field is optional, so is the body itself.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         security,
         summary: 'Verify, probe and turn the upload into a video (processing starts in the background)',
         params: Type.Object({ id: IdParam }),
-        body: Type.Optional(CompleteBody),
+        body: CompleteBody,
         response: {
           202: Type.Object({ videoId: Type.String() }),
           ...errorResponses(401, 403, 404, 409, 410, 422),

@@ -95,6 +95,13 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `alter table videos add column ready_at timestamptz`,
     ],
   },
+  {
+    id: '0003_settings',
+    statements: [
+      // Instance-wide values every node must share, e.g. the generated signing secret of media URLs.
+      `create table settings (key text primary key, value text not null)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

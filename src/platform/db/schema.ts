@@ -88,10 +88,17 @@ export interface VideosTable {
   ready_at: Timestamp | null;
 }
 
+/** Instance-wide values shared by every node (e.g. `media_signing_secret`). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
 export interface Schema {
   api_keys: ApiKeysTable;
   upload_tokens: UploadTokensTable;
   uploads: UploadsTable;
   upload_chunks: UploadChunksTable;
   videos: VideosTable;
+  settings: SettingsTable;
 }

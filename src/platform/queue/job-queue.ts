@@ -57,6 +57,7 @@ export class PgBossJobQueue implements JobQueue {
       backend: database.kind === 'pglite' ? 'pglite' : 'postgres',
       schema: 'pgboss',
       monitorIntervalSeconds: settings.monitorIntervalSeconds,
+      superviseIntervalSeconds: settings.monitorIntervalSeconds,
     });
     this.boss.on('error', () => {}); // reported through job failures; a transient poll error must not crash
   }

@@ -1,0 +1,35 @@
+import type { Visibility } from '../platform/db/schema.ts';
+import { mediaPath } from './media-urls.ts';
+import { type MediaUrlSigner, signedUrlExpiry } from './url-signer.ts';
+
+/** What a link needs to know about a video. */
+export interface LinkableVideo {
+  id: string;
+  encode_id: string | null;
+  visibility: Visibility;
+}
+
+/**
+ * Playback paths handed out by the API: plain for public and unlisted videos, signed (valid for
+ * `ttlSeconds`) for private ones.
+ */
+export class MediaLinks {
+  readonly #signer: MediaUrlSigner;
+  readonly #ttlSeconds: number;
+  readonly #now: () => number;
+
+  constructor(signer: MediaUrlSigner, ttlSeconds: number, now: () => number = Date.now) {
+    this.#signer = signer;
+    this.#ttlSeconds = ttlSeconds;
+    this.#now = now;
+  }
+
+  /** A function from a file of the video's served encode to its path; undefined when nothing is served. */
+  forVideo(video: LinkableVideo): ((file: string) => string) | undefined {
+    const { id, encode_id: encodeId } = video;
+    if (!encodeId) return undefined;
+    if (video.visibility !== 'private') return (file) => mediaPath(id, encodeId, file);
+    const expires = signedUrlExpiry(Math.floor(this.#now() / 1000), this.#ttlSeconds);
+    return (file) => this.#signer.signedMediaPath(id, encodeId, file, expires);
+  }
+}
