@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MediaLinks } from './media-links.ts';
+import { encodePathPrefix, MediaUrlSigner, signedUrlExpiry } from './url-signer.ts';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const signer = new MediaUrlSigner(SECRET);
+const VIDEO = 'AAAAAAAAAAAA';
+const ENCODE = 'BBBBBBBBBBBB';
+const NOW = 1_800_000_000;
+
+describe('MediaUrlSigner', () => {
+  it('signs the encode directory with HMAC-SHA256 (known vector)', () => {
+    assert.equal(encodePathPrefix(VIDEO, ENCODE), '/media/AAAAAAAAAAAA/BBBBBBBBBBBB/');
+    // echo -n $'1800000300\n/media/AAAAAAAAAAAA/BBBBBBBBBBBB/' | openssl dgst -sha256 -hmac "$SECRET" -binary | base64url
+    const expected = 'Kl10szWYT9bZ6cWHEXeUxSwibgrDu-euuu_ubxDey4E';
+    assert.equal(signer.sign('/media/AAAAAAAAAAAA/BBBBBBBBBBBB/', 1_800_000_300), expected);
+    assert.equal(
+      signer.signedMediaPath(VIDEO, ENCODE, 'master.m3u8', 1_800_000_300),
+      `/media/s/1800000300/${expected}/AAAAAAAAAAAA/BBBBBBBBBBBB/master.m3u8`,
+    );
+  });
+
+  it('verifies its own signatures, for every file of the encode', () => {
+    const path = signer.signedMediaPath(VIDEO, ENCODE, 'master.m3u8', NOW + 60);
+    const [, , , expires, signature] = path.split('/');
+    assert.equal(signer.verifyMedia(VIDEO, ENCODE, expires!, signature!, NOW), 'valid');
+  });
+
+  it('rejects another video, another encode, a changed expiry, another secret', () => {
+    const signature = signer.sign(encodePathPrefix(VIDEO, ENCODE), NOW + 60);
+    const expires = String(NOW + 60);
+    assert.equal(signer.verifyMedia('CCCCCCCCCCCC', ENCODE, expires, signature, NOW), 'invalid');
+    assert.equal(signer.verifyMedia(VIDEO, 'CCCCCCCCCCCC', expires, signature, NOW), 'invalid');
+    assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(NOW + 61), signature, NOW), 'invalid');
+    const other = new MediaUrlSigner(`${SECRET}x`);
+    assert.equal(other.verifyMedia(VIDEO, ENCODE, expires, signature, NOW), 'invalid');
+  });
+
+  it('rejects malformed expiries and signatures without throwing', () => {
+    const signature = signer.sign(encodePathPrefix(VIDEO, ENCODE), NOW + 60);
+    for (const [expires, sig] of [
+      ['abc', signature],
+      ['-1', signature],
+      ['1e10', signature],
+      [String(NOW + 60), signature.slice(1)],
+      [String(NOW + 60), `${signature}A`],
+      [String(NOW + 60), signature.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))],
+      [String(NOW + 60), ''],
+    ] as const) {
+      assert.equal(signer.verifyMedia(VIDEO, ENCODE, expires, sig, NOW), 'invalid', `${expires} ${sig}`);
+    }
+  });
+
+  it('reports an expired signature only when it is authentic', () => {
+    const signature = signer.sign(encodePathPrefix(VIDEO, ENCODE), NOW);
+    assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(NOW), signature, NOW), 'expired');
+    assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(NOW), signature, NOW - 1), 'valid');
+  });
+
+  it('refuses a short secret', () => {
+    assert.throws(() => new MediaUrlSigner('short'), RangeError);
+  });
+});
+
+describe('signedUrlExpiry', () => {
+  it('is at least the lifetime away, rounded up to 5 minutes', () => {
+    assert.equal(signedUrlExpiry(1000, 3600), 4800);
+    assert.equal(signedUrlExpiry(900, 3600), 4500);
+    assert.equal(signedUrlExpiry(901, 3600), 4800);
+  });
+});
+
+describe('MediaLinks', () => {
+  const links = new MediaLinks(signer, 3600, () => NOW * 1000);
+  it('public and unlisted videos get plain paths', () => {
+    for (const visibility of ['public', 'unlisted'] as const) {
+      const path = links.forVideo({ id: VIDEO, encode_id: ENCODE, visibility })!;
+      assert.equal(path('master.m3u8'), `/media/${VIDEO}/${ENCODE}/master.m3u8`);
+    }
+  });
+  it('private videos get signed paths, one expiry for every file', () => {
+    const path = links.forVideo({ id: VIDEO, encode_id: ENCODE, visibility: 'private' })!;
+    const master = path('master.m3u8');
+    const poster = path('poster_640.jpg');
+    const expires = signedUrlExpiry(NOW, 3600);
+    assert.equal(master, signer.signedMediaPath(VIDEO, ENCODE, 'master.m3u8', expires));
+    assert.equal(poster.replace('poster_640.jpg', 'master.m3u8'), master);
+  });
+  it('nothing is served without an encode', () => {
+    assert.equal(links.forVideo({ id: VIDEO, encode_id: null, visibility: 'public' }), undefined);
+  });
+});
