@@ -194,6 +194,25 @@ describe('transcoding to an aligned HLS ladder', () => {
     assert.equal(mp4.audio, null);
   });
 
+  it('honours rotation: a 640×360 source rotated 90° becomes a portrait ladder', async () => {
+    const clip = await makeClip(t.dir, { seconds: 2, width: 640, height: 360, rotate: 90, name: 'rotated.mp4' });
+    const id = await uploadVideo(t, clip);
+    const rotated = await waitForVideo(t, id, (v) => v.status !== 'processing');
+    assert.equal(rotated.status, 'ready', JSON.stringify(rotated.error));
+    assert.deepEqual([rotated.width, rotated.height], [360, 640]);
+    assert.deepEqual(
+      rotated.renditions.map((r: any) => [r.name, r.width, r.height]),
+      [
+        ['240p', 240, 426],
+        ['360p', 360, 640],
+      ],
+    );
+    const row = await t.app.videos.find(id);
+    const dir = (t.app.store as LocalBlobStore).pathOf(`videos/${id}/${row!.encode_id}`);
+    const probe = await probeMedia(mediaTools().ffprobe, path.join(dir, '360p', 'index.m3u8'));
+    assert.deepEqual([probe.video?.displayWidth, probe.video?.displayHeight], [360, 640]);
+  });
+
   it('a source that probes but cannot be decoded ends failed with a reason and the ffmpeg log', async () => {
     const clip = await makeClip(t.dir, { seconds: 2, name: 'broken.mp4' });
     const probe = await probeMedia(mediaTools().ffprobe, clip);

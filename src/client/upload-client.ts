@@ -146,6 +146,7 @@ export async function uploadFile(options: UploadFileOptions): Promise<UploadResu
 }
 
 function isFinalForSession(error: ReelApiError): boolean {
+  if (error.code === 'UPLOAD_INCOMPLETE') return false; // still resumable
   return error.status >= 400 && error.status < 500 && ![401, 403, 408, 429].includes(error.status);
 }
 

@@ -126,7 +126,7 @@ export class MediaSender {
       ? parseRange(request.headers.range, stat.size)
       : ({ kind: 'full' } as const);
     if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(stat.size);
-    const part = range.kind === 'partial' ? range : undefined;
+    const part = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
     // Open the stream before any header is set: a file that vanished is a clean 404.
     let stream: Readable | undefined;
     if (request.method !== 'HEAD') {
