@@ -154,12 +154,12 @@ async function main(): Promise<void> {
       ],
       ['      encode passes / segmenting passes', `${sec(ref.encodeS)} s / ${sec(ref.segmentS)} s`],
       ['speed ratio Reel e2e / reference', `${x(reelSpeed / refSpeed)}`],
+      ['speed ratio Reel encode alone / reference', `${x(clipSeconds / encodeOnly / refSpeed)}`],
       [
         'CPU used by this bench / by other processes (cores)',
         `Reel e2e ${describeCpu(reel.cpu)}; encode alone ${describeCpu(encodeOnlyCpu)}; ` +
           `reference ${describeCpu(ref.cpu)}`,
       ],
-      ['speed ratio Reel encode alone / reference', `${x(clipSeconds / encodeOnly / refSpeed)}`],
     ];
     for (const rung of SSIM_RUNGS) {
       const a = reelQuality.get(rung);

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import { ApiKeys } from './auth/api-keys.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { UploadTokens } from './auth/upload-tokens.ts';
@@ -56,6 +55,12 @@ export function openDatabase(config: Config): Promise<Database> {
   return config.databaseUrl ? openPostgres(config.databaseUrl) : openPGlite(path.join(config.dataDir, 'db'));
 }
 
+/** ioredis is loaded only when Redis is configured. */
+async function connectRedis(url: string) {
+  const { Redis } = await import('ioredis');
+  return new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1 });
+}
+
 /** The composition root: builds every adapter and service from config. No globals. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const database = options.database ?? (await openDatabase(config));
@@ -63,13 +68,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (!options.database) closers.push(() => database.close());
   try {
     await migrate(database.db);
-    const store = createBlobStore(config.storage);
+    const store = await createBlobStore(config.storage);
     const queue = new PgBossJobQueue(database, config.jobs);
     await queue.start();
     closers.unshift(() => queue.stop({ timeoutMs: 10_000 }));
-    const redis = config.redisUrl
-      ? new Redis(config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, lazyConnect: false })
-      : undefined;
+    const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
     if (redis) closers.unshift(() => redis.quit());
 
     const tools = resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });

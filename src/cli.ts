@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, openDatabase } from './app.ts';
 import { type ApiKeyInfo, ApiKeys } from './auth/api-keys.ts';
@@ -60,6 +63,16 @@ async function serve(args: string[]): Promise<number> {
       `Another Reel server is already using ${config.dataDir} (embedded database is single-process).`,
     );
     return 1;
+  }
+  if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'db'))) {
+    // Create a new embedded database in a short-lived child process: initdb's peak (≈ 1 GB of WASM
+    // memory, never returned) then stays out of the long-running server's resident set.
+    const code = await new Promise<number | null>((resolve) =>
+      spawn(process.execPath, [...process.execArgv, import.meta.filename, 'migrate'], {
+        stdio: 'inherit',
+      }).once('exit', resolve),
+    );
+    if (code !== 0) return 1;
   }
   const app = await createApp(config, { logger: { level: config.logLevel } });
   const admin = config.databaseUrl ? undefined : await startAdminSocket(config.dataDir, app.apiKeys);

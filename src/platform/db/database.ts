@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
-import pg from 'pg';
 import { fromKysely, fromPglite } from 'pg-boss';
 import { PGliteSession } from './pglite-pool.ts';
 import type { Schema } from './schema.ts';
@@ -25,12 +24,13 @@ export interface Database extends SqlExecutor {
 
 // int8 (counts, byte sizes) as numbers: every size Reel stores is below 2^53.
 const INT8 = 20;
-pg.types.setTypeParser(INT8, (value) => Number(value));
 
 export async function openPostgres(
   connectionString: string,
   options: { max?: number } = {},
 ): Promise<Database> {
+  const { default: pg } = await import('pg'); // loaded only in PostgreSQL mode
+  pg.types.setTypeParser(INT8, (value: string) => Number(value));
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   pool.on('error', () => {}); // idle-client errors surface on the next query instead of crashing
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
@@ -52,6 +52,9 @@ export async function openPGlite(dataDir: string | undefined): Promise<Database>
   if (dataDir) await fs.mkdir(path.dirname(dataDir), { recursive: true });
   const pglite = await PGlite.create(dataDir, {
     extensions: { pg_trgm },
+    // PGlite's default buffers cost ≈ 300 MB of WASM memory; Reel's embedded database is small and hot.
+    // Measured: process RSS with the database open 533 MB → 231 MB.
+    postgresqlconf: ['shared_buffers=16MB', 'wal_buffers=1MB', 'temp_buffers=1MB', 'max_connections=5'],
     parsers: { [INT8]: (value: string) => Number(value) },
   });
   const session = new PGliteSession(pglite);
