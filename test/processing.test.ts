@@ -295,3 +295,31 @@ describe('transcoding to an aligned HLS ladder', () => {
     assert.equal(data.at(-1).status, 'ready');
   });
 });
+
+describe('transcoding with S3 storage (s3rver)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ storage: 's3', env: { HLS_SEGMENT_SECONDS: '2' } });
+    await t.app.startWorkers();
+  });
+  after(() => t.close());
+
+  it('reads the source through a presigned URL and publishes the ladder to the bucket', async () => {
+    const clip = await makeClip(t.dir, { seconds: 4, width: 640, height: 360 });
+    const id = await uploadVideo(t, clip);
+    const video = await waitForVideo(t, id, (v) => v.status !== 'processing');
+    assert.equal(video.status, 'ready', JSON.stringify(video.error));
+    const row = await t.app.videos.find(id);
+    const prefix = `videos/${id}/${row!.encode_id}/`;
+    const keys = await t.app.store.list(prefix);
+    for (const file of ['master.m3u8', '240p/index.m3u8', '360p/index.m3u8', 'audio/index.m3u8', 'download.mp4']) {
+      assert.ok(keys.includes(prefix + file), `${file} in the bucket`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await t.app.store.read(`${prefix}360p/index.m3u8`)) chunks.push(chunk as Buffer);
+    const playlist = parseMediaPlaylist(Buffer.concat(chunks).toString('utf8'));
+    assert.equal(playlist.type, 'VOD');
+    assert.equal(playlist.segments.length, 2);
+    for (const segment of playlist.segments) assert.ok(keys.includes(`${prefix}360p/${segment.uri}`));
+  });
+});
