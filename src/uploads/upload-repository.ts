@@ -1,24 +1,8 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
-import type { UploadState } from '../platform/db/schema.ts';
+import type { UploadState, UploadsTable } from '../platform/db/schema.ts';
 
-export interface UploadRow {
-  id: string;
-  state: UploadState;
-  filename: string;
-  size: number;
-  content_type: string;
-  chunk_size: number;
-  total_chunks: number;
-  sha256: string | null;
-  storage_key: string;
-  storage_upload_id: string;
-  owner_key_id: string | null;
-  video_id: string | null;
-  created_at: Date;
-  updated_at: Date;
-  expires_at: Date;
-}
+export type UploadRow = Selectable<UploadsTable>;
 
 export interface ChunkRow {
   idx: number;
