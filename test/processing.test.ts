@@ -195,7 +195,13 @@ describe('transcoding to an aligned HLS ladder', () => {
   });
 
   it('honours rotation: a 640×360 source rotated 90° becomes a portrait ladder', async () => {
-    const clip = await makeClip(t.dir, { seconds: 2, width: 640, height: 360, rotate: 90, name: 'rotated.mp4' });
+    const clip = await makeClip(t.dir, {
+      seconds: 2,
+      width: 640,
+      height: 360,
+      rotate: 90,
+      name: 'rotated.mp4',
+    });
     const id = await uploadVideo(t, clip);
     const rotated = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(rotated.status, 'ready', JSON.stringify(rotated.error));
@@ -312,11 +318,18 @@ describe('transcoding with S3 storage (s3rver)', () => {
     const row = await t.app.videos.find(id);
     const prefix = `videos/${id}/${row!.encode_id}/`;
     const keys = await t.app.store.list(prefix);
-    for (const file of ['master.m3u8', '240p/index.m3u8', '360p/index.m3u8', 'audio/index.m3u8', 'download.mp4']) {
+    for (const file of [
+      'master.m3u8',
+      '240p/index.m3u8',
+      '360p/index.m3u8',
+      'audio/index.m3u8',
+      'download.mp4',
+    ]) {
       assert.ok(keys.includes(prefix + file), `${file} in the bucket`);
     }
     const chunks: Buffer[] = [];
-    for await (const chunk of await t.app.store.read(`${prefix}360p/index.m3u8`)) chunks.push(chunk as Buffer);
+    for await (const chunk of await t.app.store.read(`${prefix}360p/index.m3u8`))
+      chunks.push(chunk as Buffer);
     const playlist = parseMediaPlaylist(Buffer.concat(chunks).toString('utf8'));
     assert.equal(playlist.type, 'VOD');
     assert.equal(playlist.segments.length, 2);

@@ -14,9 +14,9 @@ import type { Db } from '../platform/db/database.ts';
 import { transactionExecutor } from '../platform/db/database.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { newId } from '../platform/ids.ts';
-import { processingJobOptions } from '../processing/job-options.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
+import { processingJobOptions } from '../processing/job-options.ts';
 import { ChunkMeter, ChunkTooLongError } from './chunk-meter.ts';
 import {
   bytesReceived,
