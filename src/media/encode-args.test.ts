@@ -75,7 +75,9 @@ describe('buildEncodeArgs: exact argument arrays', () => {
         '[s3]scale=w=1280:h=720,format=yuv420p[v3];' +
         '[s4]scale=w=1920:h=1080,format=yuv420p[v4]',
       ...['-map', '[v0]', '-map', '[v1]', '-map', '[v2]', '-map', '[v3]', '-map', '[v4]', '-map', '0:1'],
-      ...['-c:v', 'libx264', '-preset:v', 'veryfast', '-profile:v', 'high'],
+      ...['-c:v', 'libx264', '-preset:v', 'veryfast'],
+      ...['-preset:v:0', 'superfast', '-preset:v:1', 'superfast', '-preset:v:2', 'superfast'],
+      ...['-preset:v:3', 'superfast', '-x264-params:v:4', 'ref=2:trellis=1', '-profile:v', 'high'],
       ...['-flags:v', '+cgop', '-sc_threshold:v', '0', '-forced-idr:v', '1', '-g:v', '120'],
       ...['-force_key_frames:v', 'expr:gte(t,n_forced*2)'],
       ...['-crf:v:0', '23', '-maxrate:v:0', '400000', '-bufsize:v:0', '800000', '-level:v:0', '2.1'],
@@ -106,6 +108,7 @@ describe('buildEncodeArgs: exact argument arrays', () => {
       segmentSeconds: 4,
       keyframeSeconds: 2,
       preset: 'faster',
+      lowerRungsPreset: 'veryfast',
     });
     assert.deepEqual(args, [
       ...['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-i', 'in.mp4'],
@@ -116,7 +119,9 @@ describe('buildEncodeArgs: exact argument arrays', () => {
         '[s2]scale=w=854:h=480,format=yuv420p[v2];' +
         '[s3]scale=w=1280:h=720,format=yuv420p[v3]',
       ...['-map', '[v0]', '-map', '[v1]', '-map', '[v2]', '-map', '[v3]'],
-      ...['-c:v', 'libx264', '-preset:v', 'faster', '-profile:v', 'high'],
+      ...['-c:v', 'libx264', '-preset:v', 'faster'],
+      ...['-preset:v:0', 'veryfast', '-preset:v:1', 'veryfast', '-preset:v:2', 'veryfast'],
+      ...['-x264-params:v:3', 'ref=2:trellis=1', '-profile:v', 'high'],
       ...['-flags:v', '+cgop', '-sc_threshold:v', '0', '-forced-idr:v', '1', '-g:v', '240'],
       ...['-force_key_frames:v', 'expr:gte(t,n_forced*2)'],
       ...['-crf:v:0', '23', '-maxrate:v:0', '400000', '-bufsize:v:0', '800000', '-level:v:0', '3'],
