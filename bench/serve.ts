@@ -12,7 +12,7 @@
  * and nginx serves the very same files from the storage root (`/videos/<id>/<encode>/bench/…`) with
  * sendfile, access_log off, one worker by default (one process each: Reel is one Node process).
  *
- * Load: a node:http client in a child process (never in Reel's event loop), keep-alive connections:
+ * Load (bench/http-load.ts): a node:http client in a child process (never in Reel's event loop):
  * - segments: closed loop, `--connections` connections for `--seconds` each, every response body read to
  *   the end; rounds alternate nginx / Reel; req/s and MB/s are the mean of the rounds. Target: Reel ≥ 80 %
  *   of nginx's MB/s.
@@ -34,131 +34,12 @@ import { parseArgs } from 'node:util';
 import { uploadFile } from '../src/client/upload-client.ts';
 import { makeClip } from '../test/support/media.ts';
 import { freePort, runCli, type ServerProcess, startServerProcess } from '../test/support/server-process.ts';
+import { runClientProcess } from './http-load.ts';
 
 const MiB = 1024 * 1024;
 const SEGMENT_RATIO_TARGET = 0.8;
 const PLAYLIST_P99_TARGET_MS = 10;
 const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx'];
-
-// ---------------------------------------------------------------------------------------------- client
-
-interface ClosedLoopJob {
-  kind: 'closed';
-  baseUrl: string;
-  paths: string[];
-  connections: number;
-  durationMs: number;
-}
-interface OpenLoopJob {
-  kind: 'open';
-  baseUrl: string;
-  paths: string[];
-  rate: number;
-  /** Sent on schedule but not measured: connections opening, JIT warming up (client and server). */
-  warmupMs: number;
-  durationMs: number;
-  headers: Record<string, string>;
-}
-interface ClientResult {
-  requests: number;
-  bytes: number;
-  errors: number;
-  seconds: number;
-  latenciesMs: number[];
-}
-
-function get(agent: http.Agent, url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent, headers }, (response) => {
-      let bytes = 0;
-      response.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      response.on('end', () =>
-        response.statusCode === 200 ? resolve(bytes) : reject(new Error(`${response.statusCode}`)),
-      );
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-  });
-}
-
-async function runClient(job: ClosedLoopJob | OpenLoopJob): Promise<ClientResult> {
-  const result: ClientResult = { requests: 0, bytes: 0, errors: 0, seconds: 0, latenciesMs: [] };
-  const start = performance.now();
-  const deadline = start + job.durationMs;
-  if (job.kind === 'closed') {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections });
-    await Promise.all(
-      Array.from({ length: job.connections }, async (_, worker) => {
-        for (let next = worker; performance.now() < deadline; next += job.connections) {
-          try {
-            // Not `result.bytes += await …`: that reads result.bytes before the await and loses updates.
-            const bytes = await get(agent, job.baseUrl + job.paths[next % job.paths.length]);
-            result.bytes += bytes;
-            result.requests++;
-          } catch {
-            result.errors++;
-          }
-        }
-      }),
-    );
-    agent.destroy();
-  } else {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-    const pending: Promise<void>[] = [];
-    const warmup = Math.round((job.rate * job.warmupMs) / 1000);
-    const total = warmup + Math.round((job.rate * job.durationMs) / 1000);
-    let sent = 0;
-    while (sent < total) {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - start) * job.rate) / 1000) + 1);
-      for (; sent < due; sent++) {
-        const scheduled = start + (sent * 1000) / job.rate;
-        const measured = sent >= warmup;
-        pending.push(
-          get(agent, job.baseUrl + job.paths[sent % job.paths.length], job.headers).then(
-            (bytes) => {
-              if (!measured) return;
-              result.latenciesMs.push(performance.now() - scheduled);
-              result.bytes += bytes;
-              result.requests++;
-            },
-            () => {
-              if (measured) result.errors++;
-            },
-          ),
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    await Promise.all(pending);
-    agent.destroy();
-    // Throughput over the measured part: from its first scheduled instant to the last answer.
-    result.seconds = (performance.now() - start - job.warmupMs) / 1000;
-    return result;
-  }
-  result.seconds = (performance.now() - start) / 1000;
-  return result;
-}
-
-/** Runs one load job in a child process (this very file with `--client`). */
-function runClientProcess(job: ClosedLoopJob | OpenLoopJob): Promise<ClientResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [import.meta.filename, '--client', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (data: Buffer) => {
-      out += data.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load client exited with ${code}`));
-      else resolve(JSON.parse(out) as ClientResult);
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------- servers
 
@@ -219,6 +100,49 @@ http {
   };
 }
 
+/**
+ * The floor of what Node itself costs: node:http + fs.createReadStream (1 MiB reads), no framework,
+ * no access check. Shows how much of the gap to nginx is Node's and how much is Reel's.
+ */
+async function servePlainNode(root: string, port: number): Promise<void> {
+  const { createReadStream } = await import('node:fs');
+  const server = http.createServer(async (request, response) => {
+    const file = path.join(root, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!file.startsWith(root) || !stat?.isFile()) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': stat.size });
+    createReadStream(file, { highWaterMark: MiB }).pipe(response);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+async function startPlainNode(root: string): Promise<Nginx> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [import.meta.filename, '--plain-node', `${root},${port}`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error('the plain Node server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    child,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -250,7 +174,6 @@ async function cpuSeconds(pid: number): Promise<number> {
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    client: { type: 'string' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
@@ -258,6 +181,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     'latency-seconds': { type: 'string', default: '5' },
     'nginx-workers': { type: 'string', default: '1' },
+    'plain-node': { type: 'string' },
     dir: { type: 'string', default: os.tmpdir() },
   },
 });
@@ -298,6 +222,7 @@ async function main(): Promise<number> {
   const work = await fs.mkdtemp(path.join(values.dir, 'reel-bench-serve-'));
   let reel: ServerProcess | undefined;
   let nginx: Nginx | undefined;
+  let plain: Nginx | undefined;
   try {
     const dataDir = path.join(work, 'data');
     const env = { DATA_DIR: dataDir, HLS_SEGMENT_SECONDS: '2', LOG_LEVEL: 'warn' };
@@ -325,6 +250,7 @@ async function main(): Promise<number> {
     console.log(`${files.length} segment files, ${(bytes / MiB).toFixed(0)} MiB (1–4 MB each)`);
 
     nginx = await startNginx(nginxBinary, work, storageRoot, Number(values['nginx-workers']));
+    plain = await startPlainNode(storageRoot);
     const targets = [
       {
         name: 'nginx',
@@ -338,8 +264,15 @@ async function main(): Promise<number> {
         pid: reel.child.pid!,
         paths: files.map((f) => `/media/${videoId}/${encodeId}/bench/${f}`),
       },
+      {
+        name: 'plain node',
+        baseUrl: plain.baseUrl,
+        pid: plain.child.pid!,
+        paths: files.map((f) => `/${encodeDir}/bench/${f}`),
+      },
     ];
-    // Both answer the same bytes.
+    const loadBefore = os.loadavg()[0]!;
+    // All answer the same bytes.
     for (const target of targets) {
       const response = await fetch(target.baseUrl + target.paths[0]);
       const body = Buffer.from(await response.arrayBuffer());
@@ -362,7 +295,7 @@ async function main(): Promise<number> {
       targets.map((t) => [t.name, { requests: 0, bytes: 0, seconds: 0, errors: 0, cpu: 0 }]),
     );
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      const order = round % 2 === 0 ? targets : [...targets].reverse(); // alternate: drift hits all alike
       for (const target of order) {
         const cpuBefore = await cpuSeconds(target.pid);
         const result = await runClientProcess({
@@ -410,7 +343,16 @@ async function main(): Promise<number> {
     const gzip = { 'accept-encoding': 'gzip, deflate, br' };
     const playlistReel = await latency(reel.baseUrl, playlist, gzip);
     const playlistNginx = await latency(nginx.baseUrl, playlist.replace(/^\/media\//, '/videos/'), gzip);
+    const playlistNode = await latency(plain.baseUrl, playlist.replace(/^\/media\//, '/videos/'), {});
     const metadata = await latency(reel.baseUrl, `/api/v1/videos/${videoId}`, {});
+    // What the metadata route can do at most (closed loop), to read its latency against.
+    const metadataCapacity = await runClientProcess({
+      kind: 'closed',
+      baseUrl: reel.baseUrl,
+      paths: [`/api/v1/videos/${videoId}`],
+      connections: 8,
+      durationMs: 3000,
+    });
 
     // ------------------------------------------------------------------------------------ report
     const rows = targets.map((target) => {
@@ -423,14 +365,15 @@ async function main(): Promise<number> {
         errors: total.errors,
       };
     });
-    const [ref, ours] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    const [ref, ours, node] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
     const ratio = ours.mbs / ref.mbs;
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
     const ms = (value: number) => `${value.toFixed(2)} ms`;
     console.log('');
     console.log(
       `Segments: ${files.length} files of 1–4 MB, ${connections} keep-alive connections, ${rounds} × ${seconds} s each, ` +
-        `${os.cpus().length} CPUs shared by servers and client; nginx ${values['nginx-workers']} worker(s), sendfile`,
+        `${os.cpus().length} CPUs shared by servers and client; nginx ${values['nginx-workers']} worker(s), sendfile; ` +
+        `load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`,
     );
     console.log('| server | req/s | MB/s | server CPU | errors |');
     console.log('|---|---:|---:|---:|---:|');
@@ -445,6 +388,7 @@ async function main(): Promise<number> {
     console.log(
       `| segments: Reel / nginx (MB/s) | ${(ratio * 100).toFixed(1)} % | ≥ ${SEGMENT_RATIO_TARGET * 100} % | ${verdict(ratio >= SEGMENT_RATIO_TARGET)} |`,
     );
+    console.log(`| (plain Node / nginx, reference) | ${((node.mbs / ref.mbs) * 100).toFixed(1)} % | — | — |`);
     console.log(
       `| playlist p50 / p99 (Reel, gzip, ${playlistReel.rate.toFixed(0)} req/s) | ${ms(playlistReel.p50)} / ${ms(playlistReel.p99)} | p99 < ${PLAYLIST_P99_TARGET_MS} ms | ${verdict(playlistReel.p99 < PLAYLIST_P99_TARGET_MS && playlistReel.errors === 0)} |`,
     );
@@ -452,11 +396,18 @@ async function main(): Promise<number> {
       `| playlist p50 / p99 (nginx, reference, ${playlistNginx.rate.toFixed(0)} req/s) | ${ms(playlistNginx.p50)} / ${ms(playlistNginx.p99)} | — | — |`,
     );
     console.log(
+      `| playlist p50 / p99 (plain Node, reference, ${playlistNode.rate.toFixed(0)} req/s) | ${ms(playlistNode.p50)} / ${ms(playlistNode.p99)} | — | — |`,
+    );
+    console.log(
       `| metadata GET /api/v1/videos/:id p50 / p99 (${metadata.rate.toFixed(0)} req/s) | ${ms(metadata.p50)} / ${ms(metadata.p99)} | — | ${metadata.errors ? `${metadata.errors} errors` : '—'} |`,
+    );
+    console.log(
+      `| metadata capacity (closed loop, 8 connections) | ${(metadataCapacity.requests / metadataCapacity.seconds).toFixed(0)} req/s | — | — |`,
     );
     return 0;
   } finally {
     await nginx?.stop().catch(() => {});
+    await plain?.stop().catch(() => {});
     await reel?.stop().catch(() => {});
     await fs.rm(work, { recursive: true, force: true });
   }
@@ -470,9 +421,9 @@ async function firstVariant(baseUrl: string, videoId: string, encodeId: string):
   return line.trim();
 }
 
-if (values.client) {
-  const result = await runClient(JSON.parse(values.client) as ClosedLoopJob | OpenLoopJob);
-  process.stdout.write(JSON.stringify(result));
+if (values['plain-node']) {
+  const [root, port] = values['plain-node'].split(',') as [string, string];
+  await servePlainNode(root, Number(port));
 } else {
   process.exitCode = await main().catch((error: unknown) => {
     console.error(error);

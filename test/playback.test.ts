@@ -184,16 +184,23 @@ describe('media delivery (local storage)', () => {
 
   describe('HEAD', () => {
     it('answers the headers of GET without a body, without reading a binary file', async () => {
+      // A GET opens the file through read() or locate() (the local fast path); a HEAD must do neither.
       const store = t.app.store;
       const read = store.read.bind(store);
+      const locate = store.locate.bind(store);
       let reads = 0;
       store.read = (key, range) => {
         reads++;
         return read(key, range);
       };
+      store.locate = (key, ttl) => {
+        reads++;
+        return locate(key, ttl);
+      };
       try {
         for (const file of ['download.mp4', 'audio/seg_00001.m4s', 'storyboard.jpg']) {
           const get = await fetchMedia(t, `${base}${file}`);
+          assert.ok(reads > 0, 'the spy sees GETs');
           const readsBefore = reads;
           const head = await fetchMedia(t, `${base}${file}`, { method: 'HEAD' });
           assert.equal(reads, readsBefore, `${file}: HEAD read the file`);
@@ -212,6 +219,7 @@ describe('media delivery (local storage)', () => {
         }
       } finally {
         store.read = read;
+        store.locate = locate;
       }
       const playlist = await fetchMedia(t, `${base}master.m3u8`, {
         method: 'HEAD',

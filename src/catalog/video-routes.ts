@@ -52,7 +52,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
         summary: 'A video: status, progress, metadata, renditions and playback URLs',
         description: privateNote,
         params,
-        response: errorResponses(401, 403, 404, 410),
+        response: errorResponses(401, 404, 410),
       },
       preHandler: credentialsIfSent,
     },
@@ -70,7 +70,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
           'and a final `ready` or `failed`, after which the stream ends. ' +
           privateNote,
         params,
-        response: errorResponses(401, 403, 404, 410),
+        response: errorResponses(401, 404, 410),
       },
       preHandler: credentialsIfSent,
     },

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import fs, { type FileHandle } from 'node:fs/promises';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -6,8 +8,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { DeliveryConfig } from '../config.ts';
 import { errors } from '../errors.ts';
-import { BlobNotFoundError, type BlobStat, type BlobStore } from '../platform/storage/blob-store.ts';
+import {
+  BlobNotFoundError,
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+} from '../platform/storage/blob-store.ts';
 import { cacheControl } from './cache-policy.ts';
+import { writeFileRange } from './file-range-writer.ts';
 import type { MediaGrant } from './media-access.ts';
 import { type ContentCoding, chooseEncoding, ifRangeAllows, noneMatchHits } from './negotiation.ts';
 import { contentRange, parseRange, type RangeResult } from './range.ts';
@@ -34,7 +42,8 @@ export interface MediaSenderDeps {
 /**
  * Sends one granted media file: playlists and VTT from memory (strong content ETag, gzip/brotli,
  * 304), binary files streamed from storage by byte range (206/416, never whole in memory, never
- * compressed), or, in redirect mode, a 302 to the CDN or a presigned URL. HEAD of a binary file only
+ * compressed; local files through reused buffers, S3 objects as the SDK streams them), or, in redirect
+ * mode, a 302 to the CDN or a presigned URL. HEAD of a binary file only
  * stats it; HEAD of a playlist reads the small text, to give the same ETag and Content-Length as GET.
  */
 export class MediaSender {
@@ -127,20 +136,47 @@ export class MediaSender {
       : ({ kind: 'full' } as const);
     if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(stat.size);
     const part = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
-    // Open the stream before any header is set: a file that vanished is a clean 404.
-    let stream: Readable | undefined;
-    if (request.method !== 'HEAD') {
-      stream = await this.#store.read(grant.key, part).catch((error: unknown) => {
-        if (error instanceof BlobNotFoundError) {
-          this.#stats.delete(grant.key);
-          throw errors.mediaNotFound('No such media file');
-        }
-        throw error;
-      });
-    }
+    // Open the file before any header is set: a file that vanished is a clean 404.
+    const source = request.method === 'HEAD' ? undefined : await this.#open(grant.key, part);
     reply.headers({ ...common, 'content-type': grant.kind.contentType, 'accept-ranges': 'bytes' });
     this.#applyRange(reply, range, stat.size);
-    return stream ? reply.send(stream) : reply.send();
+    if (!source) return reply.send();
+    if (source.kind === 'stream') return reply.send(source.stream);
+    // A local file: written straight to the socket through reused buffers (see file-range-writer.ts).
+    reply.hijack();
+    try {
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+      await writeFileRange(source.file, reply.raw, part?.start ?? 0, part?.end ?? stat.size - 1);
+    } finally {
+      await source.file.close();
+    }
+    return reply;
+  }
+
+  /** A local file handle (fast path), or a stream from the store (S3). */
+  async #open(
+    key: string,
+    range: ByteRange | undefined,
+  ): Promise<{ kind: 'file'; file: FileHandle } | { kind: 'stream'; stream: Readable }> {
+    const notFound = () => {
+      this.#stats.delete(key);
+      return errors.mediaNotFound('No such media file');
+    };
+    if (this.#store.kind === 'local') {
+      // locate() is the validated path of the key inside the store's root.
+      const file = await fs.open(await this.#store.locate(key), 'r').catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' || error.code === 'ENOTDIR' ? notFound() : error;
+      });
+      if (!(await file.stat()).isFile()) {
+        await file.close();
+        throw notFound();
+      }
+      return { kind: 'file', file };
+    }
+    const stream = await this.#store.read(key, range).catch((error: unknown) => {
+      throw error instanceof BlobNotFoundError ? notFound() : error;
+    });
+    return { kind: 'stream', stream };
   }
 
   /** 206 + Content-Range for a partial range; Content-Length in every case. */
