@@ -1,12 +1,12 @@
 import type { MediaLinks } from '../playback/media-links.ts';
 import { mediaPath } from '../playback/media-urls.ts';
-import type { EncodeOutputs, Rendition, VideoError, VideoRow } from './video-repository.ts';
+import type { EncodeOutputs, Rendition, VideoError, VideoSummary } from './video-repository.ts';
 
 /**
  * The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). `links`
  * signs the playback URLs of private videos; without it a private video has no playback URLs.
  */
-export function videoToApi(row: VideoRow, baseUrl: string, links?: MediaLinks) {
+export function videoToApi(row: VideoSummary, baseUrl: string, links?: MediaLinks) {
   const outputs = row.outputs as EncodeOutputs | null;
   const encodeId = row.encode_id;
   const pathOf =

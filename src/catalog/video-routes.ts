@@ -6,7 +6,7 @@ import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
 import { type VideoApi, videoToApi } from './video-api.ts';
-import type { VideoRow } from './video-repository.ts';
+import type { VideoSummary } from './video-repository.ts';
 import type { VideoService } from './video-service.ts';
 
 export interface VideoRouteOptions {
@@ -26,14 +26,15 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
   const params = Type.Object({ id: IdParam });
   const baseUrl = (request: FastifyRequest) =>
     options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
-  const toApi = (row: VideoRow, request: FastifyRequest) => videoToApi(row, baseUrl(request), options.links);
+  const toApi = (row: VideoSummary, request: FastifyRequest) =>
+    videoToApi(row, baseUrl(request), options.links);
   // Reading a video needs no credentials, but credentials that are sent must be valid (401 otherwise),
   // whichever video is asked for: a private video is visible to API keys only, and to anyone else it
   // does not exist (404, exactly as an unknown id).
   const credentialsIfSent = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.headers.authorization !== undefined) await auth.requireKeyOrUploadToken(request, reply);
   };
-  const visible = (row: VideoRow, request: FastifyRequest): VideoRow => {
+  const visible = (row: VideoSummary, request: FastifyRequest): VideoSummary => {
     if (row.visibility === 'private' && request.principal?.kind !== 'api-key') {
       throw errors.videoNotFound(`No video ${row.id}`);
     }

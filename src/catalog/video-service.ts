@@ -4,7 +4,7 @@ import { transactionExecutor } from '../platform/db/database.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import { processingJobOptions } from '../processing/job-options.ts';
-import type { VideoRepository, VideoRow } from './video-repository.ts';
+import type { VideoRepository, VideoSummary } from './video-repository.ts';
 
 /** Video lifecycle operations beyond upload: re-transcode and delete. */
 export class VideoService {
@@ -21,15 +21,15 @@ export class VideoService {
   }
 
   /** A video that exists and is not deleted. */
-  async get(id: string): Promise<VideoRow> {
-    const row = await this.#videos.find(id);
+  async get(id: string): Promise<VideoSummary> {
+    const row = await this.#videos.findSummary(id);
     if (!row) throw errors.videoNotFound(`No video ${id}`);
     if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
     return row;
   }
 
   /** Makes a new encode; the current one keeps being served until the new one is ready. */
-  async reprocess(id: string): Promise<VideoRow> {
+  async reprocess(id: string): Promise<VideoSummary> {
     const row = await this.get(id);
     if (row.status === 'processing') throw errors.videoBusy('The video is already being processed');
     return this.#db.transaction().execute(async (tx) => {
