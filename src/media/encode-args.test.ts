@@ -77,7 +77,7 @@ describe('buildEncodeArgs: exact argument arrays', () => {
       ...['-map', '[v0]', '-map', '[v1]', '-map', '[v2]', '-map', '[v3]', '-map', '[v4]', '-map', '0:1'],
       ...['-c:v', 'libx264', '-preset:v', 'veryfast'],
       ...['-preset:v:0', 'superfast', '-preset:v:1', 'superfast', '-preset:v:2', 'superfast'],
-      ...['-preset:v:3', 'superfast', '-x264-params:v:4', 'ref=2:trellis=1', '-profile:v', 'high'],
+      ...['-x264-params:v:3', 'ref=2:trellis=1', '-x264-params:v:4', 'ref=2:trellis=1', '-profile:v', 'high'],
       ...['-flags:v', '+cgop', '-sc_threshold:v', '0', '-forced-idr:v', '1', '-g:v', '120'],
       ...['-force_key_frames:v', 'expr:gte(t,n_forced*2)'],
       ...['-crf:v:0', '23', '-maxrate:v:0', '400000', '-bufsize:v:0', '800000', '-level:v:0', '2.1'],
@@ -108,7 +108,7 @@ describe('buildEncodeArgs: exact argument arrays', () => {
       segmentSeconds: 4,
       keyframeSeconds: 2,
       preset: 'faster',
-      lowerRungsPreset: 'veryfast',
+      lowRungsPreset: 'veryfast',
     });
     assert.deepEqual(args, [
       ...['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-i', 'in.mp4'],

@@ -22,12 +22,14 @@ export const DEFAULT_SEGMENT_SECONDS = 6;
 export const DEFAULT_KEYFRAME_SECONDS = 2;
 export const DEFAULT_PRESET = 'veryfast';
 /**
- * Measured by bench/transcode.ts on a 20-s 1080p30 clip (2 cores): the four lower rungs at superfast
- * cut the ladder's CPU from 46 to 36 CPU-s (720p SSIM −0.0014, 1080p unchanged), and ref=2:trellis=1 on
- * the top rung lifts its SSIM by +0.0009 at equal bytes for +3 % CPU.
+ * Measured by bench/transcode.ts on a 20-s 1080p30 clip (2 cores): superfast on the rungs below 720p
+ * saves CPU where few viewers look; superfast on 720p as well cost −0.0046 SSIM and +3 % bytes there, so
+ * 720p and up stay at the main preset, with ref=2:trellis=1 (+0.0009 SSIM at equal bytes for +3 % CPU).
  */
-export const DEFAULT_LOWER_RUNGS_PRESET = 'superfast';
-export const TOP_RUNG_X264_PARAMS = 'ref=2:trellis=1';
+export const DEFAULT_LOW_RUNGS_PRESET = 'superfast';
+export const HIGH_RUNG_X264_PARAMS = 'ref=2:trellis=1';
+/** Rungs with a short side at least this large are "high". */
+const HIGH_RUNG_SHORT_SIDE = 720;
 export const DEFAULT_AUDIO_BITRATE_BPS = 128_000;
 /** Every rung is H.264 High, 8-bit 4:2:0 (the profile x264 is told, and the one in the CODECS string). */
 export const H264_PROFILE = 'High';
@@ -46,10 +48,10 @@ export interface EncodeArgsInput {
   segmentSeconds?: number;
   /** Forced keyframe interval, the same in every rung so segments align. Default 2. */
   keyframeSeconds?: number;
-  /** x264 preset of the top rung. Default 'veryfast' (DESIGN: ≈ 2× the speed of 'medium' for ≈ 11 % more bits). */
+  /** x264 preset of the rungs of 720p and up. Default 'veryfast' (≈ 2× the speed of 'medium', ≈ 11 % more bits). */
   preset?: string;
-  /** x264 preset of every lower rung. Default 'superfast'. */
-  lowerRungsPreset?: string;
+  /** x264 preset of the rungs below 720p. Default 'superfast'. */
+  lowRungsPreset?: string;
   audioBitrateBps?: number;
   /** Tone-map PQ/HLG sources with zscale (needs an ffmpeg built with libzimg). Default true. */
   hdrToneMap?: boolean;
@@ -131,13 +133,14 @@ export function buildEncodeArgs(params: EncodeArgsInput): string[] {
   for (let i = 0; i < rungs.length; i++) args.push('-map', `[v${i}]`);
   if (probe.audio) args.push('-map', `0:${probe.audio.index}`);
 
-  const top = rungs.length - 1;
   args.push('-c:v', 'libx264', '-preset:v', params.preset ?? DEFAULT_PRESET);
-  for (let i = 0; i < top; i++)
-    args.push(`-preset:v:${i}`, params.lowerRungsPreset ?? DEFAULT_LOWER_RUNGS_PRESET);
+  rungs.forEach((rung, i) => {
+    // The top rung always counts as high: a small source's best picture gets the care.
+    const high = Math.min(rung.width, rung.height) >= HIGH_RUNG_SHORT_SIDE || i === rungs.length - 1;
+    if (high) args.push(`-x264-params:v:${i}`, HIGH_RUNG_X264_PARAMS);
+    else args.push(`-preset:v:${i}`, params.lowRungsPreset ?? DEFAULT_LOW_RUNGS_PRESET);
+  });
   args.push(
-    `-x264-params:v:${top}`,
-    TOP_RUNG_X264_PARAMS,
     '-profile:v',
     'high',
     // ffmpeg's libx264 wrapper turns open GOPs ON unless +cgop is set; closed GOPs make every segment
