@@ -26,9 +26,13 @@ export interface ServerProcess {
 }
 
 /** Runs `reel serve` as a real child process and waits until /readyz answers 200. */
-export async function startServerProcess(env: Record<string, string>, port?: number): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  port?: number,
+  args: string[] = [],
+): Promise<ServerProcess> {
   const chosen = port ?? (await freePort());
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(chosen), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,6 +70,30 @@ export async function startServerProcess(env: Record<string, string>, port?: num
     output: () => output,
     kill: () => signal('SIGKILL'),
     stop: () => signal('SIGTERM'),
+  };
+}
+
+/** Runs `reel worker` (transcoding only); stop() sends SIGTERM and waits for the exit. */
+export function startWorkerProcess(env: Record<string, string>): { output(): string; stop(): Promise<void> } {
+  const child = spawn(process.execPath, [CLI, 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+  });
+  child.stderr.on('data', (data: Buffer) => {
+    output += data.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 

@@ -61,6 +61,21 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
         }
       });
 
+    test('job queues starting together on a new database all start (pg-boss installs once)', async () => {
+      const settings = {
+        retryLimit: 1,
+        retryDelaySeconds: 1,
+        heartbeatSeconds: 10,
+        monitorIntervalSeconds: 10,
+      };
+      const queues = [
+        new PgBossJobQueue(fixture.first, settings),
+        new PgBossJobQueue(fixture.second, settings),
+      ];
+      await Promise.all(queues.map((queue) => queue.start()));
+      await Promise.all(queues.map((queue) => queue.stop({ timeoutMs: 1000 })));
+    });
+
     test('migrations are idempotent, including concurrent runs', async () => {
       const runs = await Promise.all([migrate(fixture.first.db), migrate(fixture.second.db)]);
       assert.deepEqual(runs, [[], []]);

@@ -63,7 +63,7 @@ export class PgBossJobQueue implements JobQueue {
   }
 
   async start(): Promise<void> {
-    await this.boss.start();
+    await startRacing(() => this.boss.start());
     const options = {
       retryLimit: this.settings.retryLimit,
       retryDelay: this.settings.retryDelaySeconds,
@@ -99,5 +99,23 @@ export class PgBossJobQueue implements JobQueue {
 
   async stop(options: { timeoutMs?: number } = {}) {
     await this.boss.stop({ graceful: true, timeout: options.timeoutMs ?? 30_000, close: false });
+  }
+}
+
+/**
+ * pg-boss installs its schema on first start without a lock: API nodes and workers starting together
+ * on a new database race, and the losers fail with a unique violation (measured: two `reel serve`
+ * processes). The schema is there by then, so a loser simply starts again.
+ */
+async function startRacing(start: () => Promise<unknown>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || (code !== '23505' && code !== '42P07')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
   }
 }
