@@ -75,7 +75,16 @@ async function serve(args: string[]): Promise<number> {
     if (code !== 0) return 1;
   }
   const app = await createApp(config, { logger: { level: config.logLevel } });
-  const admin = config.databaseUrl ? undefined : await startAdminSocket(config.dataDir, app.apiKeys);
+  const serverUrl = () => {
+    const address = app.http.server.address();
+    return (
+      config.publicBaseUrl ??
+      (address && typeof address === 'object' ? `http://localhost:${address.port}` : undefined)
+    );
+  };
+  const admin = config.databaseUrl
+    ? undefined
+    : await startAdminSocket(config.dataDir, app.apiKeys, serverUrl);
   await app.http.listen({ port: config.port, host: config.host });
   if (config.workers.enabled) await app.startWorkers();
   const shutdown = onceShutdown(async () => {
@@ -132,7 +141,8 @@ async function runMigrate(): Promise<number> {
 
 /** Key administration: through a running embedded server's socket, else directly on the database. */
 interface KeyAdmin {
-  create(name: string): Promise<{ key: ApiKeyInfo; secret: string }>;
+  /** serverUrl: where the running server answers, when the key was made through it. */
+  create(name: string): Promise<{ key: ApiKeyInfo; secret: string; serverUrl?: string }>;
   list(): Promise<ApiKeyInfo[]>;
   revoke(idOrName: string): Promise<ApiKeyInfo>;
   close(): Promise<void>;
@@ -143,7 +153,11 @@ async function keyAdmin(config: Config): Promise<KeyAdmin> {
     const dir = config.dataDir;
     return {
       create: (name) =>
-        adminRequest(dir, 'POST', '/keys', { name }) as Promise<{ key: ApiKeyInfo; secret: string }>,
+        adminRequest(dir, 'POST', '/keys', { name }) as Promise<{
+          key: ApiKeyInfo;
+          secret: string;
+          serverUrl?: string;
+        }>,
       list: () => adminRequest(dir, 'GET', '/keys') as Promise<ApiKeyInfo[]>,
       revoke: (idOrName) =>
         adminRequest(dir, 'DELETE', `/keys/${encodeURIComponent(idOrName)}`) as Promise<ApiKeyInfo>,
@@ -173,10 +187,10 @@ async function keys(args: string[]): Promise<number> {
   try {
     if (action === 'create') {
       if (!values.name) throw new AppError('VALIDATION_FAILED', 400, 'keys create needs --name NAME');
-      const { key, secret } = await admin.create(values.name);
+      const { key, secret, serverUrl } = await admin.create(values.name);
       console.error(`Created API key ${key.id} ("${key.name}"). It is shown once; store it now:`);
       const saved = cliCredentialsPath(config.dataDir);
-      const baseUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+      const baseUrl = serverUrl ?? config.publicBaseUrl ?? `http://localhost:${config.port}`;
       await saveCliCredentials(saved, { apiKey: secret, baseUrl }).then(
         () => console.error(`Saved it for \`reel upload\` on this machine in ${saved} (mode 0600).`),
         (error: Error) => console.error(`Could not save it to ${saved}: ${error.message}`),

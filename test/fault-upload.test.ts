@@ -33,6 +33,10 @@ describe('upload survives a SIGKILLed server', () => {
     assert.equal(created.code, 0, created.stderr);
     const apiKey = created.stdout.trim().split('\n').at(-1)!;
     assert.match(apiKey, /^reel_/);
+    // Saved for `reel upload` with the URL of the server that made it (not the CLI's own PORT).
+    const saved = JSON.parse(await fs.readFile(path.join(env.DATA_DIR, 'cli-credentials.json'), 'utf8'));
+    assert.equal(saved.apiKey, apiKey);
+    assert.equal(new URL(saved.baseUrl).port, new URL(server.baseUrl).port);
     const listed = await runCli(['keys', 'list'], env);
     assert.match(listed.stdout, /fault/);
 

@@ -13,12 +13,20 @@ export function adminSocketPath(dataDir: string): string {
   return path.join(dataDir, 'reel.sock');
 }
 
-export async function startAdminSocket(dataDir: string, keys: ApiKeys): Promise<FastifyInstance> {
+/**
+ * `serverUrl()` is where this server answers HTTP; it travels with each created key so the CLI saves
+ * a URL that works even when the server runs on another PORT than the CLI's environment says.
+ */
+export async function startAdminSocket(
+  dataDir: string,
+  keys: ApiKeys,
+  serverUrl: () => string | undefined,
+): Promise<FastifyInstance> {
   const socket = adminSocketPath(dataDir);
   const app = Fastify({ logger: false });
   installErrorHandling(app);
   app.post<{ Body: { name: string } }>('/keys', async (request, reply) =>
-    reply.status(201).send(await keys.create(request.body?.name ?? '')),
+    reply.status(201).send({ ...(await keys.create(request.body?.name ?? '')), serverUrl: serverUrl() }),
   );
   app.get('/keys', async () => keys.list());
   app.delete<{ Params: { idOrName: string } }>('/keys/:idOrName', async (request) =>
