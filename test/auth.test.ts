@@ -171,6 +171,42 @@ describe('service endpoints', () => {
     assert.equal(response.json().error.code, 'NOT_FOUND');
   });
 
+  it('a deleted private video is not revealed: 404 without a key, 410 with one', async () => {
+    await t.app.videos.insert(t.app.database.db, {
+      id: 'privatedel01',
+      title: 'secret',
+      description: '',
+      tags: [],
+      visibility: 'private',
+      duration_seconds: 2,
+      width: 320,
+      height: 180,
+      fps: 25,
+      video_codec: 'h264',
+      audio_codec: null,
+      bitrate: null,
+      rotation: 0,
+      container: null,
+      probe: {},
+      source_key: 'sources/privatedel01/original.mp4',
+      source_size: 1,
+      upload_id: null,
+      owner_key_id: null,
+    });
+    assert.equal(
+      (await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null })).statusCode,
+      404,
+    );
+    assert.equal((await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01' })).statusCode, 200);
+    await t.app.videos.markDeleted('privatedel01');
+    const anonymous = await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null });
+    assert.equal(anonymous.statusCode, 404);
+    assert.equal(anonymous.json().error.code, 'VIDEO_NOT_FOUND');
+    const owner = await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01' });
+    assert.equal(owner.statusCode, 410);
+    assert.equal(owner.json().error.code, 'VIDEO_DELETED');
+  });
+
   it('unknown videos → 404 VIDEO_NOT_FOUND', async () => {
     const response = await t.request({ method: 'GET', url: '/api/v1/videos/AAAAAAAAAAAA', auth: null });
     assert.equal(response.json().error.code, 'VIDEO_NOT_FOUND');

@@ -1,7 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { errors } from '../errors.ts';
 import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
@@ -34,12 +33,8 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
   const credentialsIfSent = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.headers.authorization !== undefined) await auth.requireKeyOrUploadToken(request, reply);
   };
-  const visible = (row: VideoSummary, request: FastifyRequest): VideoSummary => {
-    if (row.visibility === 'private' && request.principal?.kind !== 'api-key') {
-      throw errors.videoNotFound(`No video ${row.id}`);
-    }
-    return row;
-  };
+  const readable = (request: FastifyRequest & { params: { id: string } }) =>
+    service.get(request.params.id, { privateAllowed: request.principal?.kind === 'api-key' });
   const privateNote =
     'A private video needs an API key (`Authorization: Bearer <key>`); without one it answers 404 ' +
     'VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed and expire ' +
@@ -57,7 +52,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
       },
       preHandler: credentialsIfSent,
     },
-    async (request) => toApi(visible(await service.get(request.params.id), request), request),
+    async (request) => toApi(await readable(request), request),
   );
 
   app.get(
@@ -76,7 +71,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
       preHandler: credentialsIfSent,
     },
     async (request, reply) => {
-      const first = visible(await service.get(request.params.id), request);
+      const first = await readable(request);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {

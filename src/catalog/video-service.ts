@@ -20,10 +20,15 @@ export class VideoService {
     this.#queue = deps.queue;
   }
 
-  /** A video that exists and is not deleted. */
-  async get(id: string): Promise<VideoSummary> {
+  /**
+   * A video that exists and is not deleted. Without `privateAllowed`, a private video answers 404 like
+   * an unknown id, deleted or not: its existence is not revealed.
+   */
+  async get(id: string, options: { privateAllowed?: boolean } = {}): Promise<VideoSummary> {
     const row = await this.#videos.findSummary(id);
-    if (!row) throw errors.videoNotFound(`No video ${id}`);
+    if (!row || (row.visibility === 'private' && options.privateAllowed === false)) {
+      throw errors.videoNotFound(`No video ${id}`);
+    }
     if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
     return row;
   }
