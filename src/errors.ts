@@ -44,7 +44,6 @@ export const errors = {
         'retry-after': String(retryAfterSeconds),
       },
     ),
-  unavailable: make('SERVICE_UNAVAILABLE', 503),
   internal: make('INTERNAL_ERROR', 500),
 
   uploadNotFound: make('UPLOAD_NOT_FOUND', 404),
@@ -58,7 +57,6 @@ export const errors = {
   uploadChunkDigestMissing: make('UPLOAD_CHUNK_DIGEST_MISSING', 400),
   uploadChunkDigestMismatch: make('UPLOAD_CHUNK_DIGEST_MISMATCH', 422),
   uploadChunkConflict: make('UPLOAD_CHUNK_CONFLICT', 409),
-  uploadNotVideo: make('UPLOAD_NOT_A_VIDEO', 422),
   uploadIncomplete: make('UPLOAD_INCOMPLETE', 409),
   uploadFileDigestMismatch: make('UPLOAD_FILE_DIGEST_MISMATCH', 422),
   uploadTokenUsed: make('UPLOAD_TOKEN_ALREADY_USED', 403),
@@ -73,6 +71,7 @@ export const errors = {
   videoDeleted: make('VIDEO_DELETED', 410),
   videoBusy: make('VIDEO_BUSY', 409),
   processingFailed: make('PROCESSING_FAILED', 500),
+  mediaUnsupported: make('MEDIA_UNSUPPORTED', 422),
   keyNotFound: make('API_KEY_NOT_FOUND', 404),
 
   mediaNotFound: make('MEDIA_NOT_FOUND', 404),
@@ -87,7 +86,3 @@ export const errors = {
       { 'content-range': `bytes */${size}` },
     ),
 } as const;
-
-export function isAppError(value: unknown): value is AppError {
-  return value instanceof AppError;
-}

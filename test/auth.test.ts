@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { chunkOf, createSession, makeVideoOfSize, putChunk } from './support/uploads.ts';
+import { videoFixture } from './support/videos.ts';
 
 const chunkSize = 256 * 1024;
 
@@ -172,27 +173,7 @@ describe('service endpoints', () => {
   });
 
   it('a deleted private video is not revealed: 404 without a key, 410 with one', async () => {
-    await t.app.videos.insert(t.app.database.db, {
-      id: 'privatedel01',
-      title: 'secret',
-      description: '',
-      tags: [],
-      visibility: 'private',
-      duration_seconds: 2,
-      width: 320,
-      height: 180,
-      fps: 25,
-      video_codec: 'h264',
-      audio_codec: null,
-      bitrate: null,
-      rotation: 0,
-      container: null,
-      probe: {},
-      source_key: 'sources/privatedel01/original.mp4',
-      source_size: 1,
-      upload_id: null,
-      owner_key_id: null,
-    });
+    await t.app.videos.insert(t.app.database.db, videoFixture('privatedel01', { visibility: 'private' }));
     assert.equal(
       (await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null })).statusCode,
       404,

@@ -11,6 +11,7 @@ import type { LocalBlobStore } from '../src/platform/storage/local-blob-store.ts
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { makeClip, mediaTools } from './support/media.ts';
 import { uploadVideo, waitForVideo } from './support/processing.ts';
+import { videoFixture } from './support/videos.ts';
 
 function parseMaster(text: string) {
   const parser = new Parser();
@@ -224,27 +225,16 @@ describe('transcoding to an aligned HLS ladder', () => {
     const probe = await probeMedia(mediaTools().ffprobe, clip);
     await t.app.store.put('sources/broken/original.mp4', Buffer.alloc(300_000, 7));
     const id = 'brokenvideo1';
-    await t.app.videos.insert(t.app.database.db, {
-      id,
-      title: 'broken',
-      description: '',
-      tags: [],
-      visibility: 'public',
-      duration_seconds: probe.durationSeconds,
-      width: 320,
-      height: 180,
-      fps: 25,
-      video_codec: 'h264',
-      audio_codec: 'aac',
-      bitrate: null,
-      rotation: 0,
-      container: null,
-      probe: probe.raw,
-      source_key: 'sources/broken/original.mp4',
-      source_size: 300_000,
-      upload_id: null,
-      owner_key_id: null,
-    });
+    await t.app.videos.insert(
+      t.app.database.db,
+      videoFixture(id, {
+        duration_seconds: probe.durationSeconds,
+        audio_codec: 'aac',
+        probe: probe.raw,
+        source_key: 'sources/broken/original.mp4',
+        source_size: 300_000,
+      }),
+    );
     await t.app.queue.send('video.process', { videoId: id });
     const failed = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(failed.status, 'failed');

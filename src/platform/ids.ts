@@ -6,11 +6,6 @@ export function newId(): string {
 }
 
 export const ID_PATTERN = '^[A-Za-z0-9_-]{12}$';
-const ID_REGEX = new RegExp(ID_PATTERN);
-
-export function isId(value: string): boolean {
-  return ID_REGEX.test(value);
-}
 
 /** A secret with a readable prefix, e.g. `reel_…` for API keys. */
 export function newSecret(prefix: string): string {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { VideoRow } from '../catalog/video-repository.ts';
+import type { VideoSummary } from '../catalog/video-repository.ts';
 import { errors } from '../errors.ts';
 import { type MediaFileKind, mediaFileKind, storageKeyForMedia } from './media-urls.ts';
 import type { MediaUrlSigner } from './url-signer.ts';
@@ -12,7 +12,7 @@ export interface MediaRequest {
   signed?: { expires: string; signature: string } | undefined;
 }
 
-type AccessFacts = Pick<VideoRow, 'id' | 'visibility' | 'status' | 'encode_id' | 'pending_encode_id'>;
+type AccessFacts = Pick<VideoSummary, 'id' | 'visibility' | 'status' | 'encode_id' | 'pending_encode_id'>;
 
 /** What a granted request may be served. */
 export interface MediaGrant {
@@ -27,7 +27,7 @@ export interface MediaGrant {
 }
 
 export interface MediaAccessDeps {
-  videos: { find(id: string): Promise<VideoRow | undefined> };
+  videos: { findSummary(id: string): Promise<VideoSummary | undefined> };
   signer: MediaUrlSigner;
   now?: () => number;
   /** How long a video's access facts are reused (default 1 s): one query per video per second, not per segment. */
@@ -70,16 +70,10 @@ export class MediaAccess {
     }
     const kind = mediaFileKind(file);
     if (!kind) throw errors.mediaNotFound(`No media file ${JSON.stringify(file)}`);
-    let video = await this.#facts(videoId, false);
-    if (!video || (video.visibility === 'private' && !signed))
-      throw errors.videoNotFound(`No video ${videoId}`);
-    if (video.status === 'deleted') throw errors.videoDeleted(`Video ${videoId} was deleted`);
+    let video = await this.#visible(videoId, Boolean(signed), false);
     if (video.encode_id !== encodeId) {
       // Perhaps a reprocess just finished: look again before refusing.
-      video = await this.#facts(videoId, true);
-      if (!video || (video.visibility === 'private' && !signed))
-        throw errors.videoNotFound(`No video ${videoId}`);
-      if (video.status === 'deleted') throw errors.videoDeleted(`Video ${videoId} was deleted`);
+      video = await this.#visible(videoId, Boolean(signed), true);
       if (video.encode_id !== encodeId) {
         throw errors.mediaNotFound(
           `Encode ${encodeId} of video ${videoId} is not served; GET /api/v1/videos/${videoId} has the current URLs`,
@@ -95,10 +89,19 @@ export class MediaAccess {
     };
   }
 
+  /** The video's facts, if this request may see it at all. */
+  async #visible(videoId: string, signed: boolean, fresh: boolean): Promise<AccessFacts> {
+    const video = await this.#facts(videoId, fresh);
+    if (!video || (video.visibility === 'private' && !signed))
+      throw errors.videoNotFound(`No video ${videoId}`);
+    if (video.status === 'deleted') throw errors.videoDeleted(`Video ${videoId} was deleted`);
+    return video;
+  }
+
   async #facts(videoId: string, fresh: boolean): Promise<AccessFacts | null> {
     const cached = fresh ? undefined : this.#cache.get(videoId);
     if (cached) return cached.facts;
-    const row = await this.#videos.find(videoId);
+    const row = await this.#videos.findSummary(videoId);
     const facts = row
       ? {
           id: row.id,

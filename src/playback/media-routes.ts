@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { VideoRow } from '../catalog/video-repository.ts';
+import type { VideoSummary } from '../catalog/video-repository.ts';
 import type { DeliveryConfig } from '../config.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
@@ -10,7 +10,7 @@ import { MediaSender } from './media-sender.ts';
 import type { MediaUrlSigner } from './url-signer.ts';
 
 export interface MediaRouteOptions {
-  videos: { find(id: string): Promise<VideoRow | undefined> };
+  videos: { findSummary(id: string): Promise<VideoSummary | undefined> };
   store: BlobStore;
   signer: MediaUrlSigner;
   delivery: DeliveryConfig;

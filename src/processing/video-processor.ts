@@ -8,7 +8,7 @@ import {
   type VideoRepository,
 } from '../catalog/video-repository.ts';
 import type { ProcessingConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { AppError, errors } from '../errors.ts';
 import {
   AUDIO_RENDITION,
   buildEncodeArgs,
@@ -96,15 +96,16 @@ export class VideoProcessor {
       const lastAttempt = context.retryCount >= this.#deps.retryLimit;
       if (failure || lastAttempt) {
         const reason = failure ?? {
-          code: 'PROCESSING_FAILED',
-          message: `Processing failed after ${context.retryCount + 1} attempts: ${(error as Error).message}`,
+          error: errors.processingFailed(
+            `Processing failed after ${context.retryCount + 1} attempts: ${(error as Error).message}`,
+          ),
           log: error instanceof FfmpegError ? error.stderrTail : null,
         };
-        log.warn({ videoId: video.id, code: reason.code, err: error }, 'video failed');
+        log.warn({ videoId: video.id, code: reason.error.code, err: error }, 'video failed');
         await videos.markFailed(
           video.id,
           encodeId,
-          { code: reason.code, message: reason.message },
+          { code: reason.error.code, message: reason.error.message },
           reason.log,
         );
         await store.deletePrefix(prefix).catch(() => {});
@@ -282,14 +283,14 @@ export class VideoProcessor {
     );
   }
 
-  #permanent(error: unknown): { code: string; message: string; log: string | null } | undefined {
-    if (error instanceof AppError && error.httpStatus === 422) {
-      return { code: error.code, message: error.message, log: null };
-    }
+  /** Failures no retry can fix, with the encoder log kept for operators. */
+  #permanent(error: unknown): { error: AppError; log: string | null } | undefined {
+    if (error instanceof AppError && error.httpStatus === 422) return { error, log: null };
     if (error instanceof FfmpegError && classifyFfmpegFailure(error) === 'permanent') {
       return {
-        code: 'MEDIA_UNSUPPORTED',
-        message: 'The video could not be decoded or encoded; the processing log has the details',
+        error: errors.mediaUnsupported(
+          'The video could not be decoded or encoded; the processing log has the details',
+        ),
         log: error.stderrTail,
       };
     }

@@ -16,6 +16,50 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A `reel` child process with its output collected. */
+interface ReelProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Both streams, as they came. */
+  output(): string;
+  /** Resolves with the exit code once the process is gone. */
+  exited: Promise<number>;
+  /** Sends `name` unless the process is already gone, then waits for the exit. */
+  signal(name: NodeJS.Signals): Promise<void>;
+}
+
+function spawnReel(args: string[], env: Record<string, string>): ReelProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let output = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    stdout += data.toString();
+    output += data.toString();
+  });
+  child.stderr!.on('data', (data: Buffer) => {
+    stderr += data.toString();
+    output += data.toString();
+  });
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    output: () => output,
+    exited,
+    async signal(name) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(name);
+      await exited;
+    },
+  };
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
@@ -25,76 +69,49 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `reel serve` as a real child process and waits until /readyz answers 200. */
+/** Runs `reel serve [args]` as a real child process and waits until /readyz answers 200. */
 export async function startServerProcess(
   env: Record<string, string>,
   port?: number,
   args: string[] = [],
 ): Promise<ServerProcess> {
   const chosen = port ?? (await freePort());
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(chosen), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const reel = spawnReel(['serve', ...args], {
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(chosen),
+    ...env,
   });
-  let output = '';
-  child.stdout!.on('data', (data: Buffer) => {
-    output += data.toString();
-  });
-  child.stderr!.on('data', (data: Buffer) => {
-    output += data.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseUrl = `http://127.0.0.1:${chosen}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`);
+    if (reel.child.exitCode !== null) {
+      throw new Error(`server exited early (${reel.child.exitCode}):\n${reel.output()}`);
+    }
     const ready = await fetch(`${baseUrl}/readyz`).then(
       (response) => response.ok,
       () => false,
     );
     if (ready) break;
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not ready after 60 s:\n${output}`);
+      await reel.signal('SIGKILL');
+      throw new Error(`server not ready after 60 s:\n${reel.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const signal = async (name: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(name);
-    await exited;
-  };
   return {
-    child,
+    child: reel.child,
     baseUrl,
-    output: () => output,
-    kill: () => signal('SIGKILL'),
-    stop: () => signal('SIGTERM'),
+    output: reel.output,
+    kill: () => reel.signal('SIGKILL'),
+    stop: () => reel.signal('SIGTERM'),
   };
 }
 
 /** Runs `reel worker` (transcoding only); stop() sends SIGTERM and waits for the exit. */
 export function startWorkerProcess(env: Record<string, string>): { output(): string; stop(): Promise<void> } {
-  const child = spawn(process.execPath, [CLI, 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => {
-    output += data.toString();
-  });
-  child.stderr.on('data', (data: Buffer) => {
-    output += data.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const reel = spawnReel(['worker'], { LOG_LEVEL: 'warn', ...env });
+  return { output: reel.output, stop: () => reel.signal('SIGTERM') };
 }
 
 /** Runs `reel <args>` to completion. */
@@ -102,21 +119,7 @@ export async function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (data: Buffer) => {
-    stdout += data.toString();
-  });
-  child.stderr.on('data', (data: Buffer) => {
-    stderr += data.toString();
-  });
-  const code = await new Promise<number>((resolve) =>
-    child.once('exit', (exitCode) => resolve(exitCode ?? 1)),
-  );
-  return { code, stdout, stderr };
+  const reel = spawnReel(args, env);
+  const code = await reel.exited;
+  return { code, stdout: reel.stdout(), stderr: reel.stderr() };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { videoFixture } from '../../../test/support/videos.ts';
 import { VideoRepository } from '../../catalog/video-repository.ts';
 import { UploadRepository } from '../../uploads/upload-repository.ts';
 import { PgBossJobQueue } from '../queue/job-queue.ts';
@@ -87,27 +88,19 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       assert.equal(typeof row.size, 'number');
       assert.ok(row.created_at instanceof Date);
       const videos = new VideoRepository(fixture.first.db);
-      const video = await videos.insert(fixture.first.db, {
-        id: `vid${sequence}`.padEnd(12, '0'),
-        title: 't',
-        description: '',
-        tags: ['x', 'y z'],
-        visibility: 'public',
-        duration_seconds: 2.5,
-        width: 320,
-        height: 180,
-        fps: 29.97,
-        video_codec: 'h264',
-        audio_codec: null,
-        bitrate: 5_000_000_000,
-        rotation: 0,
-        container: 'mov,mp4',
-        probe: { streams: [{ codec_name: 'h264' }] },
-        source_key: 'sources/a/original.mp4',
-        source_size: 6 * 1024 ** 3,
-        upload_id: row.id,
-        owner_key_id: null,
-      });
+      const video = await videos.insert(
+        fixture.first.db,
+        videoFixture(`vid${sequence}`.padEnd(12, '0'), {
+          tags: ['x', 'y z'],
+          duration_seconds: 2.5,
+          fps: 29.97,
+          bitrate: 5_000_000_000,
+          container: 'mov,mp4',
+          probe: { streams: [{ codec_name: 'h264' }] },
+          source_size: 6 * 1024 ** 3,
+          upload_id: row.id,
+        }),
+      );
       const found = await videos.find(video.id);
       assert.deepEqual(found?.tags, ['x', 'y z']);
       assert.deepEqual(found?.probe, { streams: [{ codec_name: 'h264' }] });
