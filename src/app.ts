@@ -3,12 +3,14 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ApiKeys } from './auth/api-keys.ts';
 import { authRoutes } from './auth/auth-routes.ts';
 import { UploadTokens } from './auth/upload-tokens.ts';
+import { VideoChangeFeed } from './catalog/video-change-feed.ts';
 import { VideoRepository } from './catalog/video-repository.ts';
 import { videoRoutes } from './catalog/video-routes.ts';
 import { VideoService } from './catalog/video-service.ts';
 import type { Config } from './config.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { metricsRoute } from './http/metrics-route.ts';
 import { createServer } from './http/server.ts';
 import { resolveMediaTools } from './media/ffmpeg-binary.ts';
 import { probeMedia } from './media/probe.ts';
@@ -107,26 +109,45 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const signer = new MediaUrlSigner(await loadSigningSecret(database.db, config.delivery.signingSecret));
     const links = new MediaLinks(signer, config.delivery.signedUrlTtlSeconds);
 
+    const auth = createAuthenticator(apiKeys, uploadTokens);
     const http = await createServer({
+      rateLimitKey: auth.rateLimitKey,
+      requestTimeoutMs: config.requestTimeoutSeconds * 1000,
       logger: options.logger ?? false,
       redis,
       corsOrigins: config.delivery.corsOrigins,
+      trustProxy: config.http.trustProxy,
     });
-    const auth = createAuthenticator(apiKeys, uploadTokens);
     const metrics = createMetrics();
     await http.register(healthRoutes, { db: database.db, store });
-    await http.register(authRoutes, { tokens: uploadTokens, auth });
-    await http.register(uploadRoutes, { service: uploads, auth, rateLimit: config.rateLimit });
+    await http.register(authRoutes, {
+      tokens: uploadTokens,
+      auth,
+      tokensPerMinute: config.rateLimit.uploadTokensPerMinute,
+    });
+    await http.register(uploadRoutes, {
+      service: uploads,
+      auth,
+      rateLimit: config.rateLimit,
+      maxConcurrentChunksPerIp: config.uploads.maxConcurrentChunksPerIp,
+    });
     await http.register(videoRoutes, {
       service: videoService,
       auth,
       publicBaseUrl: config.publicBaseUrl,
+      allowedHosts: config.http.allowedHosts,
       links,
+      events: {
+        // One poll of the database per process feeds every event stream, whichever node runs the worker.
+        feed: new VideoChangeFeed({
+          load: (ids) => videos.findSummaries(ids),
+          onError: (error) => http.log.warn({ err: error }, 'video change feed poll failed'),
+        }),
+        maxConnectionsPerIp: config.events.maxConnectionsPerIp,
+      },
     });
     await http.register(mediaRoutes, { videos, store, signer, delivery: config.delivery });
-    http.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
-      reply.type(metrics.contentType).send(await metrics.metrics()),
-    );
+    await http.register(metricsRoute, { metrics, token: config.http.metricsToken });
     closers.unshift(() => http.close());
 
     let sweeper: NodeJS.Timeout | undefined;
@@ -148,9 +169,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           { concurrency: config.workers.transcodeConcurrency },
           (data, context) => processor.handle(data, context),
         );
+        // Expired sessions are freed; completions a dead process abandoned are finished (at start too).
         const sweep = () =>
-          uploads.sweepExpired().catch((error) => http.log.warn({ err: error }, 'upload sweep failed'));
-        sweeper = setInterval(sweep, 60_000);
+          Promise.all([uploads.sweepExpired(), uploads.recoverStaleCompletions()]).catch((error) =>
+            http.log.warn({ err: error }, 'upload sweep failed'),
+          );
+        sweeper = setInterval(sweep, 15_000);
         sweeper.unref();
         void sweep();
       },

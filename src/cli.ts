@@ -7,7 +7,8 @@ import { createApp, openDatabase } from './app.ts';
 import { type ApiKeyInfo, ApiKeys } from './auth/api-keys.ts';
 import { saveCliCredentials } from './client/credentials.ts';
 import { type Config, ConfigError, cliCredentialsPath, loadConfig } from './config.ts';
-import { AppError } from './errors.ts';
+import { ROLES, type Role } from './auth/principal.ts';
+import { AppError, errors } from './errors.ts';
 import { adminRequest, adminSocketAlive, startAdminSocket } from './http/admin-socket.ts';
 import { migrate } from './platform/db/migrations.ts';
 
@@ -17,7 +18,9 @@ Usage:
   reel serve [--no-workers]          HTTP API + web app (+ background workers)
   reel worker                        transcoding workers only (needs DATABASE_URL)
   reel migrate                       apply database migrations
-  reel keys create --name NAME       create an API key (printed once, on the last line)
+  reel keys create --name NAME [--role admin|member]
+                                     create an API key (printed once, on the last line);
+                                     the first key is an admin, later ones members by default
   reel keys list                     list API keys
   reel keys revoke ID|NAME           revoke an API key
   reel upload FILE… [--title T] [--parallel 4] [--chunk-size 8MiB]
@@ -142,7 +145,7 @@ async function runMigrate(): Promise<number> {
 /** Key administration: through a running embedded server's socket, else directly on the database. */
 interface KeyAdmin {
   /** serverUrl: where the running server answers, when the key was made through it. */
-  create(name: string): Promise<{ key: ApiKeyInfo; secret: string; serverUrl?: string }>;
+  create(name: string, role?: Role): Promise<{ key: ApiKeyInfo; secret: string; serverUrl?: string }>;
   list(): Promise<ApiKeyInfo[]>;
   revoke(idOrName: string): Promise<ApiKeyInfo>;
   close(): Promise<void>;
@@ -152,8 +155,8 @@ async function keyAdmin(config: Config): Promise<KeyAdmin> {
   if (!config.databaseUrl && (await adminSocketAlive(config.dataDir))) {
     const dir = config.dataDir;
     return {
-      create: (name) =>
-        adminRequest(dir, 'POST', '/keys', { name }) as Promise<{
+      create: (name, role) =>
+        adminRequest(dir, 'POST', '/keys', { name, role }) as Promise<{
           key: ApiKeyInfo;
           secret: string;
           serverUrl?: string;
@@ -168,7 +171,7 @@ async function keyAdmin(config: Config): Promise<KeyAdmin> {
   await migrate(database.db);
   const keys = new ApiKeys(database.db);
   return {
-    create: (name) => keys.create(name),
+    create: (name, role) => keys.create(name, role),
     list: () => keys.list(),
     revoke: (idOrName) => keys.revoke(idOrName),
     close: () => database.close(),
@@ -179,16 +182,22 @@ async function keys(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { name: { type: 'string' } },
+    options: { name: { type: 'string' }, role: { type: 'string' } },
     allowPositionals: true,
   });
   const config = loadConfig();
   const admin = await keyAdmin(config);
   try {
     if (action === 'create') {
-      if (!values.name) throw new AppError('VALIDATION_FAILED', 400, 'keys create needs --name NAME');
-      const { key, secret, serverUrl } = await admin.create(values.name);
-      console.error(`Created API key ${key.id} ("${key.name}"). It is shown once; store it now:`);
+      if (!values.name) throw errors.validation('keys create needs --name NAME');
+      const role = values.role;
+      if (role !== undefined && !ROLES.includes(role as Role)) {
+        throw errors.validation(`--role must be one of ${ROLES.join(', ')}`);
+      }
+      const { key, secret, serverUrl } = await admin.create(values.name, role as Role | undefined);
+      console.error(
+        `Created API key ${key.id} ("${key.name}", ${key.role}). It is shown once; store it now:`,
+      );
       const saved = cliCredentialsPath(config.dataDir);
       const baseUrl = serverUrl ?? config.publicBaseUrl ?? `http://localhost:${config.port}`;
       await saveCliCredentials(saved, { apiKey: secret, baseUrl }).then(
@@ -203,16 +212,16 @@ async function keys(args: string[]): Promise<number> {
         const state = key.revokedAt ? `revoked ${iso(key.revokedAt)}` : 'active';
         const used = key.lastUsedAt ? `last used ${iso(key.lastUsedAt)}` : 'never used';
         console.log(
-          `${key.id}  ${key.name.padEnd(20)}  ${state.padEnd(32)}  created ${iso(key.createdAt)}  ${used}`,
+          `${key.id}  ${key.name.padEnd(20)}  ${key.role.padEnd(6)}  ${state.padEnd(32)}  created ${iso(key.createdAt)}  ${used}`,
         );
       }
     } else if (action === 'revoke') {
       const target = positionals[0];
-      if (!target) throw new AppError('VALIDATION_FAILED', 400, 'keys revoke needs a key id or name');
+      if (!target) throw errors.validation('keys revoke needs a key id or name');
       const key = await admin.revoke(target);
       console.log(`Revoked ${key.id} ("${key.name}").`);
     } else {
-      console.error('Usage: reel keys create --name NAME | keys list | keys revoke ID|NAME');
+      console.error('Usage: reel keys create --name NAME [--role admin|member] | keys list | keys revoke ID|NAME');
       return 1;
     }
     return 0;

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseHostPort } from './http/public-origin.ts';
 
 /** Typed, validated configuration. The only module that reads process.env. */
 export interface Config {
@@ -21,10 +23,25 @@ export interface Config {
   };
   processing: ProcessingConfig;
   uploads: UploadLimits;
-  rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
+  /** SSE_MAX_CONNECTIONS_PER_IP: open event streams one client address may hold (per node). */
+  events: { maxConnectionsPerIp: number };
+  rateLimit: { uploadsPerMinute: number; chunksPerMinute: number; uploadTokensPerMinute: number };
+  /** REQUEST_TIMEOUT_SECONDS: the longest a request may take to arrive, body included. */
+  requestTimeoutSeconds: number;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
   delivery: DeliveryConfig;
+  http: HttpConfig;
+}
+
+/** What the HTTP edge believes of a request's headers, and who may read /metrics. */
+export interface HttpConfig {
+  /** TRUST_PROXY: addresses/CIDRs of the reverse proxies whose X-Forwarded-* are believed; false → none. */
+  trustProxy: string[] | false;
+  /** ALLOWED_HOSTS: `host[:port]` values an absolute playback URL may name (from Host / X-Forwarded-Host). */
+  allowedHosts: string[];
+  /** METRICS_TOKEN: the bearer token /metrics requires; absent → /metrics is open. */
+  metricsToken: string | undefined;
 }
 
 /** How media (playlists, segments, MP4, images) reach players. */
@@ -79,6 +96,14 @@ export interface UploadLimits {
   maxWidth: number;
   maxHeight: number;
   uploadTokenTtlSeconds: number;
+  /** UPLOAD_MAX_ACTIVE_SESSIONS: open (active or completing) sessions one key may hold. */
+  maxActiveSessions: number;
+  /** UPLOAD_MAX_RESERVED_BYTES: total size of one key's open sessions. */
+  maxReservedBytes: number;
+  /** UPLOAD_IDLE_TIMEOUT_SECONDS: a chunk body that sends nothing this long is dropped, uncounted. */
+  idleTimeoutSeconds: number;
+  /** UPLOAD_MAX_CONCURRENT_CHUNKS_PER_IP: chunk PUTs one client address may have in flight (per node). */
+  maxConcurrentChunksPerIp: number;
 }
 
 export class ConfigError extends Error {}
@@ -117,7 +142,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     storage,
-    publicBaseUrl: env.PUBLIC_BASE_URL?.replace(/\/+$/, '') || undefined,
+    publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL),
     logLevel: env.LOG_LEVEL ?? 'info',
     workers: {
       enabled: bool(env, 'WORKERS', true),
@@ -146,16 +171,92 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxWidth: int(env, 'MAX_VIDEO_WIDTH', 7680, 1),
       maxHeight: int(env, 'MAX_VIDEO_HEIGHT', 7680, 1),
       uploadTokenTtlSeconds: int(env, 'UPLOAD_TOKEN_TTL_SECONDS', 3600, 1),
+      maxActiveSessions: int(env, 'UPLOAD_MAX_ACTIVE_SESSIONS', 20, 1),
+      maxReservedBytes: bytes(env, 'UPLOAD_MAX_RESERVED_BYTES', 200 * 1024 * MiB),
+      idleTimeoutSeconds: int(env, 'UPLOAD_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
+      maxConcurrentChunksPerIp: int(env, 'UPLOAD_MAX_CONCURRENT_CHUNKS_PER_IP', 32, 1),
     },
     rateLimit: {
       uploadsPerMinute: int(env, 'RATE_LIMIT_UPLOADS_PER_MINUTE', 60, 1),
       chunksPerMinute: int(env, 'RATE_LIMIT_CHUNKS_PER_MINUTE', 3000, 1),
+      uploadTokensPerMinute: int(env, 'RATE_LIMIT_UPLOAD_TOKENS_PER_MINUTE', 60, 1),
     },
+    requestTimeoutSeconds: int(env, 'REQUEST_TIMEOUT_SECONDS', 600, 1),
+    events: { maxConnectionsPerIp: int(env, 'SSE_MAX_CONNECTIONS_PER_IP', 20, 1) },
     ffmpegPath: env.FFMPEG_PATH || undefined,
     ffprobePath: env.FFPROBE_PATH || undefined,
     delivery: delivery(env, storage),
+    http: httpEdge(env),
   };
   return { ...config, ...overrides };
+}
+
+function publicBaseUrl(raw: string | undefined): string | undefined {
+  const value = raw?.trim().replace(/\/+$/, '') || undefined;
+  if (value && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/i.test(value)) {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an http(s) URL like https://reel.example, got "${value}"`);
+  }
+  return value;
+}
+
+/** Comma-separated, trimmed, without empty entries. */
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+function httpEdge(env: Env): HttpConfig {
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^\S{16,}$/.test(metricsToken)) {
+    throw new ConfigError(
+      'METRICS_TOKEN must be at least 16 characters without spaces (e.g. `openssl rand -hex 24`)',
+    );
+  }
+  return { trustProxy: trustProxy(env.TRUST_PROXY), allowedHosts: allowedHosts(env), metricsToken };
+}
+
+/** proxy-addr's named ranges, accepted by Fastify's trustProxy like addresses. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Off (default) or the proxies to believe: `10.0.0.0/8, 127.0.0.1, loopback`. `true` (trust any peer)
+ * is refused: any client could then choose its IP, Host and scheme.
+ */
+function trustProxy(raw: string | undefined): string[] | false {
+  const value = raw?.trim().toLowerCase();
+  if (!value || ['false', '0', 'no', 'off'].includes(value)) return false;
+  const entries = list(value);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const validBits =
+      bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_RANGES.includes(entry) && (family === 0 || !validBits || extra !== undefined)) {
+      throw new ConfigError(
+        `TRUST_PROXY must list proxy addresses or CIDRs (e.g. 10.0.0.0/8, 127.0.0.1, loopback), got "${entry}"`,
+      );
+    }
+  }
+  return entries;
+}
+
+/** ALLOWED_HOSTS, or the listener's own names: localhost, loopback addresses, the machine, HOST. */
+function allowedHosts(env: Env): string[] {
+  if (env.ALLOWED_HOSTS?.trim()) {
+    return list(env.ALLOWED_HOSTS).map((entry) => {
+      const host = parseHostPort(entry);
+      if (!host) throw new ConfigError(`ALLOWED_HOSTS must list host[:port] values, got "${entry}"`);
+      return host.port === undefined ? host.hostname : `${host.hostname}:${host.port}`;
+    });
+  }
+  const names = ['localhost', '127.0.0.1', '[::1]', os.hostname().toLowerCase()];
+  const listen = env.HOST?.trim().toLowerCase();
+  if (listen && listen !== '0.0.0.0' && listen !== '::') {
+    names.push(isIP(listen) === 6 ? `[${listen}]` : listen);
+  }
+  return [...new Set(names)];
 }
 
 function delivery(env: Env, storage: Config['storage']): DeliveryConfig {

@@ -26,6 +26,17 @@ const make =
   (code: string, status: number) =>
   (message: string, details?: Details): AppError =>
     new AppError(code, status, message, details);
+/** An error that tells the client when to ask again (Retry-After, seconds). */
+const makeRetryable =
+  (code: string, status: number) =>
+  (retryAfterSeconds: number, message: string, details?: Details): AppError =>
+    new AppError(
+      code,
+      status,
+      message,
+      { ...details, retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
 
 /** Every error code Reel returns, with its HTTP status. Tests assert on these codes. */
 export const errors = {
@@ -60,6 +71,13 @@ export const errors = {
   uploadIncomplete: make('UPLOAD_INCOMPLETE', 409),
   uploadFileDigestMismatch: make('UPLOAD_FILE_DIGEST_MISMATCH', 422),
   uploadTokenUsed: make('UPLOAD_TOKEN_ALREADY_USED', 403),
+  uploadChunkInProgress: makeRetryable('UPLOAD_CHUNK_IN_PROGRESS', 409),
+  uploadChunkTimeout: make('UPLOAD_CHUNK_TIMEOUT', 408),
+  uploadCompletionInProgress: makeRetryable('UPLOAD_COMPLETION_IN_PROGRESS', 409),
+  uploadTooManySessions: make('UPLOAD_TOO_MANY_SESSIONS', 429),
+  uploadQuotaExceeded: make('UPLOAD_QUOTA_EXCEEDED', 413),
+  uploadStorageFull: make('UPLOAD_STORAGE_FULL', 507),
+  requestAborted: make('REQUEST_ABORTED', 400),
 
   mediaUnreadable: make('MEDIA_UNREADABLE', 422),
   mediaNoVideoStream: make('MEDIA_NO_VIDEO_STREAM', 422),

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { errors } from '../errors.ts';
 import type { Db } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
+import { ROLES, type Role } from './principal.ts';
 
 export interface ApiKeyInfo {
   id: string;
   name: string;
+  role: Role;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -23,17 +26,36 @@ export class ApiKeys {
     this.#db = db;
   }
 
-  /** Creates a key; the secret is returned once and only its hash is stored. */
-  async create(name: string): Promise<{ key: ApiKeyInfo; secret: string }> {
+  /**
+   * Creates a key; the secret is returned once and only its hash is stored. The instance's first key
+   * is always an admin (someone must be able to manage everything); later keys are members unless
+   * `role` says otherwise.
+   */
+  async create(name: string, role?: Role): Promise<{ key: ApiKeyInfo; secret: string }> {
     const trimmed = name.trim();
     if (!trimmed || trimmed.length > 100)
       throw errors.validation('A key name of 1–100 characters is required');
+    if (role !== undefined && !ROLES.includes(role)) {
+      throw errors.validation(`A key's role is one of ${ROLES.join(', ')}`, { role });
+    }
     const secret = newSecret('reel');
-    const row = await this.#db
-      .insertInto('api_keys')
-      .values({ id: newId(), name: trimmed, hash: hashSecret(secret), last_used_at: null, revoked_at: null })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.#db.transaction().execute(async (tx) => {
+      // Serialize key creation so two concurrent "first" keys cannot both skip the admin rule.
+      await sql`select pg_advisory_xact_lock(7469002)`.execute(tx);
+      const any = await tx.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
+      return tx
+        .insertInto('api_keys')
+        .values({
+          id: newId(),
+          name: trimmed,
+          role: any ? (role ?? 'member') : 'admin',
+          hash: hashSecret(secret),
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
     return { key: toInfo(row), secret };
   }
 
@@ -62,10 +84,10 @@ export class ApiKeys {
   }
 
   /** The active key a secret belongs to, or undefined. */
-  async verify(secret: string): Promise<{ id: string } | undefined> {
+  async verify(secret: string): Promise<{ id: string; role: Role } | undefined> {
     const row = await this.#db
       .selectFrom('api_keys')
-      .select(['id', 'last_used_at'])
+      .select(['id', 'role', 'last_used_at'])
       .where('hash', '=', hashSecret(secret))
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
@@ -78,13 +100,14 @@ export class ApiKeys {
         .where('id', '=', row.id)
         .execute();
     }
-    return { id: row.id };
+    return { id: row.id, role: row.role };
   }
 }
 
 function toInfo(row: {
   id: string;
   name: string;
+  role: Role;
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
@@ -92,6 +115,7 @@ function toInfo(row: {
   return {
     id: row.id,
     name: row.name,
+    role: row.role,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,

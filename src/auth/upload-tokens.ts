@@ -2,10 +2,13 @@ import { errors } from '../errors.ts';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
 import { hashSecret } from './api-keys.ts';
+import type { Role } from './principal.ts';
 
 export interface UploadTokenGrant {
   tokenId: string;
   apiKeyId: string;
+  /** The issuing key's role: a token never has more scope than its key. */
+  role: Role;
   /** The session this token created, or null while unused. */
   uploadId: string | null;
 }
@@ -43,12 +46,14 @@ export class UploadTokens {
     const row = await this.#db
       .selectFrom('upload_tokens')
       .innerJoin('api_keys', 'api_keys.id', 'upload_tokens.api_key_id')
-      .select(['upload_tokens.id', 'upload_tokens.api_key_id', 'upload_tokens.upload_id'])
+      .select(['upload_tokens.id', 'upload_tokens.api_key_id', 'upload_tokens.upload_id', 'api_keys.role'])
       .where('upload_tokens.hash', '=', hashSecret(token))
       .where('upload_tokens.expires_at', '>', new Date())
       .where('api_keys.revoked_at', 'is', null)
       .executeTakeFirst();
-    return row ? { tokenId: row.id, apiKeyId: row.api_key_id, uploadId: row.upload_id } : undefined;
+    return row
+      ? { tokenId: row.id, apiKeyId: row.api_key_id, role: row.role, uploadId: row.upload_id }
+      : undefined;
   }
 
   /** Binds the token to the session it creates; fails if it already created one (atomic). */

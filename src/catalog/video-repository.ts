@@ -123,19 +123,26 @@ export class VideoRepository {
     return this.#db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
+  /** Summaries of many videos in one query (the event feed's poll); unknown ids are simply absent. */
+  async findSummaries(ids: readonly string[]): Promise<VideoSummary[]> {
+    if (ids.length === 0) return [];
+    return this.#db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', 'in', ids).execute();
+  }
+
   /**
    * Makes `encodeId` the encode in progress and returns the one it replaces (a dead attempt whose
-   * partial output must be discarded), or undefined when the video is gone.
+   * partial output must be discarded), or undefined when the video is no longer processing (deleted,
+   * or already finished).
    */
   async claimEncode(videoId: string, encodeId: string): Promise<{ abandoned: string | null } | undefined> {
     const result = await sql<{ abandoned: string | null }>`
-      update videos v set pending_encode_id = ${encodeId}, status = 'processing', progress_percent = 0,
+      update videos v set pending_encode_id = ${encodeId}, progress_percent = 0,
         eta_seconds = null, error = null, updated_at = now(),
         -- a dead attempt that was already served early: stop serving what is about to be deleted
         encode_id = case when v.encode_id = old.pending_encode_id then null else v.encode_id end,
         playable = case when v.encode_id = old.pending_encode_id then false else v.playable end
       from (select id, pending_encode_id from videos where id = ${videoId} for update) old
-      where v.id = old.id and v.status <> 'deleted'
+      where v.id = old.id and v.status = 'processing'
       returning old.pending_encode_id as abandoned`.execute(this.#db);
     return result.rows[0];
   }
@@ -146,6 +153,7 @@ export class VideoRepository {
       .set({ progress_percent: percent, eta_seconds: etaSeconds, updated_at: new Date() })
       .where('id', '=', videoId)
       .where('pending_encode_id', '=', encodeId)
+      .where('status', '=', 'processing')
       .execute();
   }
 
@@ -166,6 +174,7 @@ export class VideoRepository {
       .where('id', '=', videoId)
       .where('pending_encode_id', '=', encodeId)
       .where('encode_id', 'is', null)
+      .where('status', '=', 'processing')
       .execute();
   }
 
@@ -189,7 +198,10 @@ export class VideoRepository {
     return { replaced: row.replaced === encodeId ? null : row.replaced };
   }
 
-  /** A failed encode. A video that was already being served keeps being served (status stays usable). */
+  /**
+   * A failed encode. A video that was already being served keeps being served (status stays usable).
+   * Like every transition here, guarded by status: a video deleted meanwhile stays deleted.
+   */
   async markFailed(videoId: string, encodeId: string, error: VideoError, log: string | null): Promise<void> {
     await sql`
       update videos set status = case when encode_id is not null and encode_id <> ${encodeId} then 'ready' else 'failed' end,
@@ -197,7 +209,7 @@ export class VideoRepository {
         encode_id = case when encode_id = ${encodeId} then null else encode_id end,
         pending_encode_id = null, error = ${JSON.stringify(error)}, processing_log = ${log},
         eta_seconds = null, updated_at = now()
-      where id = ${videoId} and pending_encode_id = ${encodeId}`.execute(this.#db);
+      where id = ${videoId} and pending_encode_id = ${encodeId} and status = 'processing'`.execute(this.#db);
   }
 
   /** Marks a video deleted (a tombstone: its URLs answer 410) and returns what it had in storage. */

@@ -1,3 +1,4 @@
+import { canManageVideo, canReadVideo, type Viewer } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
 import type { Db } from '../platform/db/database.ts';
 import { transactionExecutor } from '../platform/db/database.ts';
@@ -21,21 +22,29 @@ export class VideoService {
   }
 
   /**
-   * A video that exists and is not deleted. Without `privateAllowed`, a private video answers 404 like
-   * an unknown id, deleted or not: its existence is not revealed.
+   * A video this viewer may read (see auth/policy.ts). One it may not read answers 404 exactly like an
+   * unknown id, deleted or not: its existence is not revealed. A deleted one it may read answers 410.
    */
-  async get(id: string, options: { privateAllowed?: boolean } = {}): Promise<VideoSummary> {
+  async get(id: string, viewer: Viewer): Promise<VideoSummary> {
     const row = await this.#videos.findSummary(id);
-    if (!row || (row.visibility === 'private' && options.privateAllowed === false)) {
-      throw errors.videoNotFound(`No video ${id}`);
-    }
+    if (!row || !canReadVideo(row, viewer)) throw errors.videoNotFound(`No video ${id}`);
     if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
     return row;
   }
 
+  /** A video this viewer may change: others' public videos are read-only (403), the rest hidden (404). */
+  async #manageable(id: string, viewer: Viewer): Promise<VideoSummary> {
+    const row = await this.get(id, viewer);
+    if (!canManageVideo(row, viewer)) {
+      if (row.visibility === 'public') throw errors.forbidden('This video belongs to another API key');
+      throw errors.videoNotFound(`No video ${id}`);
+    }
+    return row;
+  }
+
   /** Makes a new encode; the current one keeps being served until the new one is ready. */
-  async reprocess(id: string): Promise<VideoSummary> {
-    const row = await this.get(id);
+  async reprocess(id: string, viewer: Viewer): Promise<VideoSummary> {
+    const row = await this.#manageable(id, viewer);
     if (row.status === 'processing') throw errors.videoBusy('The video is already being processed');
     return this.#db.transaction().execute(async (tx) => {
       const updated = await tx
@@ -65,8 +74,8 @@ export class VideoService {
   }
 
   /** Removes the source, every encode and every thumbnail; the id answers 410 from then on. */
-  async delete(id: string): Promise<void> {
-    await this.get(id);
+  async delete(id: string, viewer: Viewer): Promise<void> {
+    await this.#manageable(id, viewer);
     const row = await this.#videos.markDeleted(id);
     if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
     await this.#store.deletePrefix(`videos/${id}/`);

@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
+import type { Role } from '../auth/principal.ts';
 import { installErrorHandling } from './error-handler.ts';
 
 /**
@@ -25,8 +26,11 @@ export async function startAdminSocket(
   const socket = adminSocketPath(dataDir);
   const app = Fastify({ logger: false });
   installErrorHandling(app);
-  app.post<{ Body: { name: string } }>('/keys', async (request, reply) =>
-    reply.status(201).send({ ...(await keys.create(request.body?.name ?? '')), serverUrl: serverUrl() }),
+  app.post<{ Body: { name: string; role?: Role } }>('/keys', async (request, reply) =>
+    reply.status(201).send({
+      ...(await keys.create(request.body?.name ?? '', request.body?.role)),
+      serverUrl: serverUrl(),
+    }),
   );
   app.get('/keys', async () => keys.list());
   app.delete<{ Params: { idOrName: string } }>('/keys/:idOrName', async (request) =>

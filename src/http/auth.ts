@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeys } from '../auth/api-keys.ts';
-import type { Principal } from '../auth/principal.ts';
+import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import type { UploadTokens } from '../auth/upload-tokens.ts';
 import { errors } from '../errors.ts';
 
@@ -15,6 +15,13 @@ export interface Authenticator {
   requireKey(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** preHandler: an API key or an upload token is required. */
   requireKeyOrUploadToken(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** preHandler: anonymous is fine, but credentials that are sent must be valid (401 otherwise). */
+  credentialsIfSent(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * The rate-limit bucket of a request: the API key behind its credentials (an upload token counts
+   * against the key that issued it), else the client address.
+   */
+  rateLimitKey(request: FastifyRequest): Promise<string>;
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -24,25 +31,48 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 export function createAuthenticator(keys: ApiKeys, tokens: UploadTokens): Authenticator {
-  async function resolve(request: FastifyRequest, allowUploadToken: boolean): Promise<Principal> {
-    const token = bearerToken(request);
+  // One lookup per request, however many hooks ask (rate limiting runs before the route's preHandler).
+  const resolved = new WeakMap<FastifyRequest, Promise<Principal>>();
+  const identify = (request: FastifyRequest): Promise<Principal> => {
+    let principal = resolved.get(request);
+    if (!principal) {
+      principal = verify(bearerToken(request));
+      principal.catch(() => {}); // observed by whoever awaits it
+      resolved.set(request, principal);
+    }
+    return principal;
+  };
+  async function verify(token: string | undefined): Promise<Principal> {
     if (!token) throw errors.authRequired('Send an API key as "Authorization: Bearer <key>"');
     if (token.startsWith('rut_')) {
       const grant = await tokens.verify(token);
       if (!grant) throw errors.authInvalid('The upload token is invalid or expired');
-      if (!allowUploadToken) throw errors.forbidden('An upload token cannot be used here; use an API key');
       return { kind: 'upload-token', ...grant };
     }
     const key = await keys.verify(token);
     if (!key) throw errors.authInvalid('The API key is invalid or revoked');
-    return { kind: 'api-key', keyId: key.id };
+    return { kind: 'api-key', keyId: key.id, role: key.role };
   }
   return {
     async requireKey(request) {
-      request.principal = await resolve(request, false);
+      const principal = await identify(request);
+      if (principal.kind !== 'api-key') {
+        throw errors.forbidden('An upload token cannot be used here; use an API key');
+      }
+      request.principal = principal;
     },
     async requireKeyOrUploadToken(request) {
-      request.principal = await resolve(request, true);
+      request.principal = await identify(request);
+    },
+    async credentialsIfSent(request) {
+      if (request.headers.authorization !== undefined) request.principal = await identify(request);
+    },
+    async rateLimitKey(request) {
+      if (bearerToken(request)) {
+        const principal = await identify(request).catch(() => undefined);
+        if (principal) return `key:${ownerKeyId(principal)}`;
+      }
+      return `ip:${request.ip}`;
     },
   };
 }

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { strictBodyValidators } from './validators.ts';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
-import { bearerToken } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { ErrorBody } from './schemas.ts';
 
@@ -18,6 +17,15 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Origins allowed to call the API and fetch media from a browser: '*' (default) or an allow-list. */
   corsOrigins?: '*' | string[];
+  /**
+   * The reverse proxies (addresses/CIDRs) whose X-Forwarded-For/-Host/-Proto are believed; none by
+   * default, so a client cannot choose its IP (rate-limit key), host or scheme.
+   */
+  trustProxy?: string[] | false;
+  /** The rate-limit bucket of a request (the API key behind its credentials, else its address). */
+  rateLimitKey?: (request: FastifyRequest) => Promise<string>;
+  /** The longest a request may take to arrive, body included (slowloris bound). */
+  requestTimeoutMs?: number;
 }
 
 /** Fastify with Reel's cross-cutting concerns; routes are registered by the caller. */
@@ -25,8 +33,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const app = Fastify({
     logger: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    trustProxy: true,
+    trustProxy: options.trustProxy || false,
+    requestTimeout: options.requestTimeoutMs ?? 600_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidators } },
   });
   app.decorateRequest('principal', undefined);
   app.addSchema(ErrorBody);
@@ -71,10 +81,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     nameSpace: 'reel-rate-limit:',
     skipOnError: true,
     // Per credential when one is sent (many uploaders may share a NAT), else per IP.
-    keyGenerator: (request) => {
-      const token = bearerToken(request);
-      return token ? createHash('sha256').update(token).digest('base64url').slice(0, 22) : request.ip;
-    },
+    keyGenerator: options.rateLimitKey ?? ((request) => `ip:${request.ip}`),
     errorResponseBuilder: (_request, context) =>
       errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
   });

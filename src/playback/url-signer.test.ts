@@ -52,6 +52,30 @@ describe('MediaUrlSigner', () => {
     }
   });
 
+  it('accepts only the canonical spelling: one grant, one URL', () => {
+    const expires = NOW + 60;
+    const signature = signer.sign(encodePathPrefix(VIDEO, ENCODE), expires);
+    assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(expires), signature, NOW), 'valid');
+    // 43 base64url characters carry 258 bits for a 256-bit HMAC: the last character's 2 low bits are
+    // padding, so 3 other characters decode to the same bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const siblings = [1, 2, 3].map((bits) => signature.slice(0, -1) + alphabet[last ^ bits]);
+    for (const sibling of siblings) {
+      assert.deepEqual(Buffer.from(sibling, 'base64url'), Buffer.from(signature, 'base64url'));
+      assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(expires), sibling, NOW), 'invalid', sibling);
+    }
+    // The same number with leading zeros is another spelling of the expiry.
+    for (const spelling of [`0${expires}`, `00${expires}`]) {
+      assert.equal(signer.verifyMedia(VIDEO, ENCODE, spelling, signature, NOW), 'invalid', spelling);
+    }
+    // Zero is not a valid expiry either (and would be long expired).
+    assert.equal(
+      signer.verifyMedia(VIDEO, ENCODE, '0', signer.sign(encodePathPrefix(VIDEO, ENCODE), 0), NOW),
+      'invalid',
+    );
+  });
+
   it('reports an expired signature only when it is authentic', () => {
     const signature = signer.sign(encodePathPrefix(VIDEO, ENCODE), NOW);
     assert.equal(signer.verifyMedia(VIDEO, ENCODE, String(NOW), signature, NOW), 'expired');

@@ -17,7 +17,8 @@ export type SignatureCheck = 'valid' | 'invalid' | 'expired';
 /** Expiries are rounded up to this step, so URLs handed out a few minutes apart are identical (cacheable). */
 const EXPIRY_STEP_SECONDS = 300;
 const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-const EXPIRES_PATTERN = /^[0-9]{1,12}$/;
+/** Canonical decimal only: a leading zero would be a second spelling of the same expiry. */
+const EXPIRES_PATTERN = /^[1-9][0-9]{0,11}$/;
 
 export class MediaUrlSigner {
   readonly #key: Buffer;
@@ -32,11 +33,16 @@ export class MediaUrlSigner {
     return createHmac('sha256', this.#key).update(`${expires}\n${prefix}`).digest('base64url');
   }
 
-  /** Checks a signature for a prefix; an unparsable expiry or signature is 'invalid'. */
+  /**
+   * Checks a signature for a prefix; an unparsable expiry or signature is 'invalid'. Only the canonical
+   * spelling is accepted, so one grant has exactly one URL: the signature is compared as the string
+   * `sign()` produces (decoding would accept 4 spellings of the last character, whose 2 low bits are
+   * padding), in constant time (both are 43 ASCII characters once the pattern has matched).
+   */
   verify(prefix: string, expires: string, signature: string, nowSeconds: number): SignatureCheck {
     if (!EXPIRES_PATTERN.test(expires) || !SIGNATURE_PATTERN.test(signature)) return 'invalid';
-    const expected = Buffer.from(this.sign(prefix, Number(expires)), 'base64url');
-    const given = Buffer.from(signature, 'base64url');
+    const expected = Buffer.from(this.sign(prefix, Number(expires)), 'ascii');
+    const given = Buffer.from(signature, 'ascii');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
     return Number(expires) <= nowSeconds ? 'expired' : 'valid';
   }

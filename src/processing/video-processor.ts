@@ -26,7 +26,7 @@ import type { ProbeResult } from '../media/probe-result.ts';
 import { makePoster, makeStoryboard } from '../media/thumbnails.ts';
 import { newId } from '../platform/ids.ts';
 import type { JobContext } from '../platform/queue/job-queue.ts';
-import type { BlobStore } from '../platform/storage/blob-store.ts';
+import { BlobNotFoundError, type BlobStore } from '../platform/storage/blob-store.ts';
 import { HlsPublisher } from './hls-publisher.ts';
 import { ProgressTracker } from './progress.ts';
 
@@ -92,16 +92,31 @@ export class VideoProcessor {
       if (finished.replaced) await store.deletePrefix(encodePrefix(video.id, finished.replaced));
       log.info({ videoId: video.id, encodeId }, 'video ready');
     } catch (error) {
-      const failure = this.#permanent(error);
+      const current = await videos.findSummary(video.id).catch(() => null);
+      if (current === undefined || current?.status === 'deleted') {
+        // Deleted meanwhile, source included: not a failure of the media, and nothing to retry.
+        log.info({ videoId: video.id, encodeId, err: error }, 'video deleted while processing: job stopped');
+        await store.deletePrefix(prefix).catch(() => {});
+        return;
+      }
+      // A missing source is no media error: ffmpeg reports it as "No such file or directory" (local)
+      // or an HTTP 404 (presigned URL), so ask the store. Retried (storage may lag), then failed.
+      const sourceMissing = await this.#sourceMissing(video.source_key, error);
+      const failure = sourceMissing ? undefined : this.#permanent(error);
       const lastAttempt = context.retryCount >= this.#deps.retryLimit;
       if (failure || lastAttempt) {
         const reason = failure ?? {
           error: errors.processingFailed(
-            `Processing failed after ${context.retryCount + 1} attempts: ${(error as Error).message}`,
+            `Processing failed after ${context.retryCount + 1} attempts: ${
+              sourceMissing ? 'source missing' : (error as Error).message
+            }`,
           ),
           log: error instanceof FfmpegError ? error.stderrTail : null,
         };
-        log.warn({ videoId: video.id, code: reason.error.code, err: error }, 'video failed');
+        log.warn(
+          { videoId: video.id, code: reason.error.code, sourceKey: video.source_key, err: error },
+          'video failed',
+        );
         await videos.markFailed(
           video.id,
           encodeId,
@@ -281,6 +296,13 @@ export class VideoProcessor {
           }
         : undefined,
     );
+  }
+
+  /** Whether the source object is gone (a store error about it, or the store no longer has it). */
+  async #sourceMissing(sourceKey: string, error: unknown): Promise<boolean> {
+    if (error instanceof BlobNotFoundError && error.key === sourceKey) return true;
+    const stat = await this.#deps.store.stat(sourceKey).catch(() => null); // unknown: not "missing"
+    return stat === undefined;
   }
 
   /** Failures no retry can fix, with the encoder log kept for operators. */

@@ -2,11 +2,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../http/auth.ts';
-import { errorResponses, IdParam } from '../http/schemas.ts';
+import { errors } from '../errors.ts';
+import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
 import type { UploadService } from './upload-service.ts';
 
 const CreateBody = Type.Object({
-  filename: Type.String({ minLength: 1, maxLength: 255 }),
+  filename: TextLine({ minLength: 1, maxLength: 255 }),
   size: Type.Integer({ minimum: 1, description: 'Total file size in bytes' }),
   contentType: Type.String({ minLength: 1, maxLength: 100 }),
   sha256: Type.Optional(
@@ -43,10 +44,13 @@ const ChunkReceipt = Type.Object({
   totalChunks: Type.Integer(),
 });
 
+/** A chunk index as the path spells it: a plain decimal integer (no `01`, `0x1`, `1e0`). */
+const ChunkIndex = Type.String({ pattern: '^(0|[1-9][0-9]{0,8})$', description: '0-based chunk index' });
+
 const CompleteBody = Type.Object({
-  title: Type.Optional(Type.String({ maxLength: 200 })),
-  description: Type.Optional(Type.String({ maxLength: 5000 })),
-  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 30 })),
+  title: Type.Optional(TextLine({ maxLength: 200 })),
+  description: Type.Optional(TextBlock({ maxLength: 5000 })),
+  tags: Type.Optional(Type.Array(TextLine({ minLength: 1, maxLength: 50 }), { maxItems: 30 })),
   visibility: Type.Optional(
     Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')]),
   ),
@@ -56,6 +60,8 @@ export interface UploadRouteOptions {
   service: UploadService;
   auth: Authenticator;
   rateLimit: { uploadsPerMinute: number; chunksPerMinute: number };
+  /** Chunk PUTs one client address may have in flight on this node. */
+  maxConcurrentChunksPerIp: number;
 }
 
 export async function uploadRoutes(parent: FastifyInstance, options: UploadRouteOptions): Promise<void> {
@@ -96,6 +102,7 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
     async (request) => service.status(request.principal!, request.params.id),
   );
 
+  const inFlight = new ConcurrencyGate(options.maxConcurrentChunksPerIp);
   await app.register(async (chunks) => {
     // Chunk bodies are streamed to storage untouched: no parsing, no buffering.
     chunks.removeAllContentTypeParsers();
@@ -110,23 +117,28 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
           security,
           summary: 'Send one chunk (raw bytes) with Content-Digest: sha-256=:<base64>:',
           description: 'Idempotent; chunks may arrive in any order and in parallel.',
-          params: Type.Object({ id: IdParam, index: Type.Integer({ minimum: 0 }) }),
+          params: Type.Object({ id: IdParam, index: ChunkIndex }),
           headers: Type.Object({ 'content-digest': Type.Optional(Type.String()) }),
           response: { 200: ChunkReceipt, ...errorResponses(400, 401, 403, 404, 409, 410, 415, 422, 429) },
         },
       },
       async (request) => {
         const length = request.headers['content-length'];
-        return service.receiveChunk(
-          request.principal!,
-          request.params.id,
-          request.params.index,
-          request.raw,
-          {
-            contentDigest: request.headers['content-digest'],
-            contentLength: length === undefined ? undefined : Number(length),
-          },
-        );
+        const release = inFlight.enter(request.ip);
+        try {
+          return await service.receiveChunk(
+            request.principal!,
+            request.params.id,
+            Number(request.params.index),
+            request.raw,
+            {
+              contentDigest: request.headers['content-digest'],
+              contentLength: length === undefined ? undefined : Number(length),
+            },
+          );
+        } finally {
+          release();
+        }
       },
     );
   });
@@ -175,4 +187,28 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
       return reply.status(204).send(null);
     },
   );
+}
+
+/** Counts requests in flight per client address; past the limit a request is refused with 429. */
+class ConcurrencyGate {
+  readonly #limit: number;
+  readonly #counts = new Map<string, number>();
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  enter(address: string): () => void {
+    const count = this.#counts.get(address) ?? 0;
+    if (count >= this.#limit) throw errors.rateLimited(1);
+    this.#counts.set(address, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#counts.get(address) ?? 1) - 1;
+      if (left > 0) this.#counts.set(address, left);
+      else this.#counts.delete(address);
+    };
+  }
 }

@@ -1,31 +1,28 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { canUseUpload } from '../auth/policy.ts';
 import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import type { UploadTokens } from '../auth/upload-tokens.ts';
 import type { VideoRepository } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
-import { AppError, errors } from '../errors.ts';
-import { validateProbe } from '../media/probe.ts';
+import { errors } from '../errors.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
-import { extensionFamily, mimeTypeFamily, SNIFF_BYTES, sniffContainer } from '../media/sniff.ts';
+import { extensionFamily, mimeTypeFamily } from '../media/sniff.ts';
 import type { Db } from '../platform/db/database.ts';
-import { transactionExecutor } from '../platform/db/database.ts';
-import type { Visibility } from '../platform/db/schema.ts';
 import { newId } from '../platform/ids.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
-import { processingJobOptions } from '../processing/job-options.ts';
-import { ChunkMeter, ChunkTooLongError } from './chunk-meter.ts';
+import { type ChunkHeaders, ChunkReceiver } from './chunk-receiver.ts';
+import { bytesReceived, chooseChunkSize, missingChunks } from './chunks.ts';
 import {
-  bytesReceived,
-  chooseChunkSize,
-  expectedChunkLength,
-  missingChunks,
-  parseContentDigest,
-} from './chunks.ts';
+  COMPLETION_STALE_MS,
+  type CompleteUploadInput,
+  storedErrorOf,
+  UploadCompletion,
+} from './upload-completion.ts';
 import type { UploadRepository, UploadRow } from './upload-repository.ts';
+
+export type { CompleteUploadInput } from './upload-completion.ts';
 
 export interface CreateUploadInput {
   filename: string;
@@ -33,13 +30,6 @@ export interface CreateUploadInput {
   contentType: string;
   sha256?: string;
   chunkSize?: number;
-}
-
-export interface CompleteUploadInput {
-  title?: string;
-  description?: string;
-  tags?: string[];
-  visibility?: Visibility;
 }
 
 export interface UploadServiceDeps {
@@ -54,59 +44,50 @@ export interface UploadServiceDeps {
   now?: () => Date;
 }
 
-/** A completion abandoned by a dead process may be retried after this long. */
-const STALE_COMPLETION_MS = 2 * 60_000;
+/** A client retrying `complete` while another process completes the session is told to wait this long. */
+const COMPLETION_RETRY_AFTER_SECONDS = 5;
 
 export class UploadService {
   readonly #deps: UploadServiceDeps;
   readonly #now: () => Date;
+  readonly #chunks: ChunkReceiver;
+  readonly #completion: UploadCompletion;
 
   constructor(deps: UploadServiceDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    const handleOf = (row: UploadRow) => handleOfRow(row);
+    this.#chunks = new ChunkReceiver({
+      uploads: deps.uploads,
+      store: deps.store,
+      idleTimeoutMs: deps.limits.idleTimeoutSeconds * 1000,
+      handleOf,
+      expiry: () => this.#expiry(),
+      now: () => this.#now().getTime(),
+    });
+    this.#completion = new UploadCompletion({ ...deps, handleOf });
   }
 
   async create(principal: Principal, input: CreateUploadInput) {
-    const { limits } = this.#deps;
+    const { limits, uploads, store } = this.#deps;
     if (principal.kind === 'upload-token' && principal.uploadId) {
       throw errors.uploadTokenUsed('This upload token has already created an upload session');
     }
-    if (input.size > limits.maxSize) {
-      throw errors.uploadTooLarge(`The file is ${input.size} bytes; the limit is ${limits.maxSize} bytes`, {
-        maxSize: limits.maxSize,
-      });
-    }
-    if (input.size < limits.minSize) {
-      throw errors.uploadTooSmall(`The file must be at least ${limits.minSize} bytes`, {
-        minSize: limits.minSize,
-      });
-    }
-    const extension = path.extname(input.filename).slice(1).toLowerCase();
-    if (!extensionFamily(input.filename)) {
-      throw errors.uploadTypeNotAllowed(
-        `Files ending in ".${extension}" are not accepted; upload a video file`,
-        {
-          filename: input.filename,
-        },
-      );
-    }
-    if (!mimeTypeFamily(input.contentType)) {
-      throw errors.uploadTypeNotAllowed(
-        `Content type "${input.contentType}" is not a video type Reel accepts`,
-        {
-          contentType: input.contentType,
-        },
-      );
-    }
+    checkSizeAndType(input, limits);
     const chosen = chooseChunkSize(input.size, input.chunkSize, limits);
     if ('error' in chosen) throw errors.uploadChunkSizeInvalid(chosen.error, { chunkSize: input.chunkSize });
+    await this.#assertStorageFits(input.size);
 
     const id = newId();
+    const extension = path.extname(input.filename).slice(1).toLowerCase();
     const storageKey = `sources/${id}/original.${extension}`;
-    const handle = await this.#deps.store.createMultipart(storageKey, input.size, chosen.chunkSize);
+    const owner = ownerKeyId(principal);
+    const handle = await store.createMultipart(storageKey, input.size, chosen.chunkSize);
     try {
       const row = await this.#deps.db.transaction().execute(async (tx) => {
-        const inserted = await this.#deps.uploads.insert(tx, {
+        await uploads.lockOwner(tx, owner);
+        this.#assertWithinQuota(await uploads.usageOf(tx, owner), input.size);
+        const inserted = await uploads.insert(tx, {
           id,
           state: 'active',
           filename: input.filename,
@@ -117,7 +98,7 @@ export class UploadService {
           sha256: input.sha256?.toLowerCase() ?? null,
           storage_key: storageKey,
           storage_upload_id: handle.uploadId,
-          owner_key_id: ownerKeyId(principal),
+          owner_key_id: owner,
           expires_at: this.#expiry(),
         });
         if (principal.kind === 'upload-token') await this.#deps.tokens.bind(tx, principal.tokenId, id);
@@ -130,7 +111,7 @@ export class UploadService {
         expiresAt: row.expires_at.toISOString(),
       };
     } catch (error) {
-      await this.#deps.store.abortMultipart(handle).catch(() => {});
+      await store.abortMultipart(handle).catch(() => {});
       throw error;
     }
   }
@@ -154,123 +135,45 @@ export class UploadService {
     };
   }
 
-  /**
-   * Streams one chunk to storage while hashing it; it counts only once its digest matches.
-   * Duplicates are no-ops that succeed; a different payload for a received chunk is refused.
-   */
-  async receiveChunk(
-    principal: Principal,
-    id: string,
-    index: number,
-    body: Readable,
-    headers: { contentDigest: string | undefined; contentLength: number | undefined },
-  ) {
+  /** One chunk, streamed to storage while hashed; see ChunkReceiver for the concurrency rules. */
+  async receiveChunk(principal: Principal, id: string, index: number, body: Readable, headers: ChunkHeaders) {
     const row = await this.#load(principal, id);
     this.#assertActive(row);
-    const expectedLength = expectedChunkLength(row.size, row.chunk_size, index);
-    if (expectedLength < 0) {
-      throw errors.uploadChunkIndexOutOfRange(`Chunk index ${index} is outside 0…${row.total_chunks - 1}`, {
-        index,
-        totalChunks: row.total_chunks,
-      });
-    }
-    const digest = parseContentDigest(headers.contentDigest);
-    if (!digest) {
-      throw errors.uploadChunkDigestMissing(
-        'Send the chunk\'s SHA-256 as "Content-Digest: sha-256=:<base64>:"',
-      );
-    }
-    if (headers.contentLength !== undefined && headers.contentLength !== expectedLength) {
-      throw this.#wrongSize(index, expectedLength, headers.contentLength);
-    }
-    const existing = await this.#deps.uploads.findChunk(id, index);
-    if (existing) {
-      body.resume(); // nothing to store: let the request body drain
-      if (existing.digest !== digest.toString('base64')) {
-        throw errors.uploadChunkConflict(`Chunk ${index} was already received with different content`, {
-          index,
-        });
-      }
-      return this.#chunkReceipt(id, index, row.total_chunks, true);
-    }
-
-    const meter = new ChunkMeter(expectedLength, index === 0 ? SNIFF_BYTES : 0);
-    let etag: string | null;
-    try {
-      const source = body.pipe(meter);
-      body.once('error', (error) => meter.destroy(error));
-      ({ etag } = await this.#deps.store.writePart(this.#handle(row), index, source, expectedLength));
-    } catch (error) {
-      if (error instanceof ChunkTooLongError) throw this.#wrongSize(index, expectedLength, meter.length);
-      throw error;
-    }
-    if (meter.length !== expectedLength) throw this.#wrongSize(index, expectedLength, meter.length);
-    const actual = meter.digest();
-    if (!actual.equals(digest)) {
-      throw errors.uploadChunkDigestMismatch(
-        `Chunk ${index} does not match its Content-Digest; send it again`,
-        {
-          index,
-          expected: digest.toString('base64'),
-          actual: actual.toString('base64'),
-        },
-      );
-    }
-    if (index === 0 && !sniffContainer(meter.head())) {
-      throw errors.uploadTypeNotAllowed('The file does not start like any video container Reel accepts', {
-        index,
-      });
-    }
-    const recorded = await this.#deps.uploads.recordChunk(
-      id,
-      { idx: index, size: expectedLength, digest: actual.toString('base64'), etag },
-      this.#expiry(),
-    );
-    if (!recorded) throw errors.uploadNotActive('The upload session is no longer accepting chunks');
-    return this.#chunkReceipt(id, index, row.total_chunks, false);
+    return this.#chunks.receive(row, index, body, headers);
   }
 
-  /** Assembles, verifies and probes the file, then creates the video and its job in one transaction. */
+  /**
+   * Verifies, probes and turns the session into a video. Retrying is safe: a completed session answers
+   * its video again, a rejected one its first error, one being completed elsewhere 409 + Retry-After.
+   */
   async complete(principal: Principal, id: string, input: CompleteUploadInput) {
     const current = await this.#load(principal, id);
     if (current.state === 'completed' && current.video_id) return { videoId: current.video_id };
-    const staleBefore = new Date(this.#now().getTime() - STALE_COMPLETION_MS);
+    const rejection = current.state === 'rejected' ? storedErrorOf(current) : undefined;
+    if (rejection) throw rejection;
+    const { uploads } = this.#deps;
     const row =
-      (await this.#deps.uploads.transition(id, ['active'], 'completing')) ??
-      (await this.#deps.uploads.transition(id, ['completing'], 'completing', { staleBefore }));
+      (await uploads.beginCompletion(id, input)) ?? (await uploads.takeOverCompletion(id, this.#staleBefore()));
     if (!row) {
-      this.#assertActive(current);
-      throw errors.uploadNotActive('This upload is already being completed');
-    }
-    try {
-      const chunks = await this.#deps.uploads.chunks(id);
-      const missing = missingChunks(
-        chunks.map((chunk) => chunk.idx),
-        row.total_chunks,
-      );
-      if (missing.length > 0) {
-        await this.#deps.uploads.transition(id, ['completing'], 'active');
-        throw errors.uploadIncomplete(`${missing.length} chunk(s) are missing`, { missingChunks: missing });
+      const latest = (await uploads.find(id)) ?? current;
+      if (latest.state === 'completing') {
+        throw errors.uploadCompletionInProgress(
+          COMPLETION_RETRY_AFTER_SECONDS,
+          'This upload is being completed; ask again shortly for its result',
+        );
       }
-      await this.#assemble(row, chunks);
-      const probe = await this.#verifyAndProbe(row);
-      return await this.#createVideo(row, probe, input);
-    } catch (error) {
-      if (error instanceof AppError && error.httpStatus === 422) {
-        await this.#reject(row);
-      } else if (!(error instanceof AppError)) {
-        // Transient (storage, database): leave the bytes and let the client retry.
-        await this.#deps.uploads.transition(id, ['completing'], 'active').catch(() => {});
-      }
-      throw error;
+      if (latest.state === 'completed' && latest.video_id) return { videoId: latest.video_id };
+      this.#assertActive(latest);
+      throw errors.uploadNotActive(`The upload session is ${latest.state}`, { state: latest.state });
     }
+    return this.#completion.run(row);
   }
 
   async abort(principal: Principal, id: string): Promise<void> {
     const row = await this.#load(principal, id);
     const moved = await this.#deps.uploads.transition(id, ['active', 'expired'], 'aborted');
     if (!moved) this.#assertActive(row);
-    await this.#deps.store.abortMultipart(this.#handle(row));
+    await this.#deps.store.abortMultipart(handleOfRow(row));
     await this.#deps.uploads.deleteChunks(id);
   }
 
@@ -278,89 +181,29 @@ export class UploadService {
   async sweepExpired(limit = 100): Promise<number> {
     const expired = await this.#deps.uploads.claimExpired(this.#now(), limit);
     for (const row of expired) {
-      await this.#deps.store.abortMultipart(this.#handle(row)).catch(() => {});
+      await this.#deps.store.abortMultipart(handleOfRow(row)).catch(() => {});
       await this.#deps.uploads.deleteChunks(row.id);
     }
     return expired.length;
   }
 
-  async #assemble(row: UploadRow, chunks: { idx: number; etag: string | null }[]): Promise<void> {
-    const { store } = this.#deps;
-    // A completion retried after a crash may find the object already assembled.
-    const existing = await store.stat(row.storage_key);
-    if (existing?.size === row.size) return;
-    await store.completeMultipart(
-      this.#handle(row),
-      chunks.map((chunk) => ({ index: chunk.idx, etag: chunk.etag })),
-    );
-  }
-
-  async #verifyAndProbe(row: UploadRow): Promise<ProbeResult> {
-    const { store, limits } = this.#deps;
-    if (row.sha256) {
-      const hash = createHash('sha256');
-      await pipeline(await store.read(row.storage_key), hash);
-      const actual = hash.digest('hex');
-      if (actual !== row.sha256) {
-        throw errors.uploadFileDigestMismatch(
-          'The assembled file does not match the SHA-256 given when the upload was created',
-          { expected: row.sha256, actual },
-        );
-      }
-    }
-    const probe = await this.#deps.probe(await store.locate(row.storage_key, 3600));
-    validateProbe(probe, limits);
-    return probe;
-  }
-
-  async #createVideo(row: UploadRow, probe: ProbeResult, input: CompleteUploadInput) {
-    const video = probe.video!;
-    const videoId = newId();
-    await this.#deps.db.transaction().execute(async (tx) => {
-      await this.#deps.videos.insert(tx, {
-        id: videoId,
-        title: input.title?.trim() || titleFromFilename(row.filename),
-        description: input.description ?? '',
-        tags: input.tags ?? [],
-        visibility: input.visibility ?? 'public',
-        duration_seconds: probe.durationSeconds,
-        width: video.displayWidth,
-        height: video.displayHeight,
-        fps: video.fps,
-        video_codec: video.codec,
-        audio_codec: probe.audio?.codec ?? null,
-        bitrate: probe.bitrate,
-        rotation: video.rotation,
-        container: probe.container,
-        probe: probe.raw,
-        source_key: row.storage_key,
-        source_size: row.size,
-        upload_id: row.id,
-        owner_key_id: row.owner_key_id,
-      });
-      await this.#deps.uploads.markCompleted(tx, row.id, videoId);
-      await this.#deps.queue.send(
-        'video.process',
-        { videoId },
-        { tx: transactionExecutor(tx), ...processingJobOptions(probe.durationSeconds) },
-      );
-    });
-    return { videoId };
-  }
-
-  async #reject(row: UploadRow): Promise<void> {
-    await this.#deps.uploads.transition(row.id, ['completing'], 'rejected');
-    await this.#deps.store.delete(row.storage_key).catch(() => {});
-    await this.#deps.store.abortMultipart(this.#handle(row)).catch(() => {});
-    await this.#deps.uploads.deleteChunks(row.id);
+  /**
+   * Finishes completions abandoned by a process that died mid-way (no heartbeat for
+   * COMPLETION_STALE_MS), with the input their client sent. Returns how many were recovered.
+   */
+  async recoverStaleCompletions(limit = 10): Promise<number> {
+    const stale = await this.#deps.uploads.claimStaleCompletions(this.#staleBefore(), limit);
+    for (const row of stale) await this.#completion.run(row).catch(() => {}); // the outcome is stored
+    return stale.length;
   }
 
   async #load(principal: Principal, id: string): Promise<UploadRow> {
     const row = await this.#deps.uploads.find(id);
-    if (!row) throw errors.uploadNotFound(`No upload session ${id}`);
     if (principal.kind === 'upload-token' && principal.uploadId !== id) {
       throw errors.forbidden('This upload token is not valid for that upload session');
     }
+    // Another key's session does not exist for this one.
+    if (!row || !canUseUpload(row, principal)) throw errors.uploadNotFound(`No upload session ${id}`);
     return row;
   }
 
@@ -372,33 +215,68 @@ export class UploadService {
     }
   }
 
-  async #chunkReceipt(id: string, index: number, totalChunks: number, duplicate: boolean) {
-    const received = await this.#deps.uploads.countChunks(id);
-    return { index, duplicate, receivedChunks: received, totalChunks };
+  #assertWithinQuota(usage: { sessions: number; bytes: number }, size: number): void {
+    const { maxActiveSessions, maxReservedBytes } = this.#deps.limits;
+    if (usage.sessions >= maxActiveSessions) {
+      throw errors.uploadTooManySessions(
+        `This key already has ${usage.sessions} open upload sessions (the limit is ${maxActiveSessions}); complete or abort one first`,
+        { activeSessions: usage.sessions, maxActiveSessions },
+      );
+    }
+    if (usage.bytes + size > maxReservedBytes) {
+      throw errors.uploadQuotaExceeded(
+        `Open uploads of this key would reserve ${usage.bytes + size} bytes; the limit is ${maxReservedBytes}`,
+        { reservedBytes: usage.bytes, size, maxReservedBytes },
+      );
+    }
   }
 
-  #handle(row: UploadRow): MultipartHandle {
-    return {
-      key: row.storage_key,
-      uploadId: row.storage_upload_id,
-      size: row.size,
-      partSize: row.chunk_size,
-    };
+  /** Local disk: refuse a session that could not fit next to what open sessions still have to write. */
+  async #assertStorageFits(size: number): Promise<void> {
+    const free = await this.#deps.store.freeBytes();
+    if (free === undefined) return;
+    const pending = await this.#deps.uploads.pendingBytes();
+    if (size + pending > free) {
+      throw errors.uploadStorageFull(
+        'The server does not have the disk space for this file; try again later or ask its operator',
+        { size, freeBytes: Math.max(0, free - pending) },
+      );
+    }
+  }
+
+  #staleBefore(): Date {
+    return new Date(this.#now().getTime() - COMPLETION_STALE_MS);
   }
 
   #expiry(): Date {
     return new Date(this.#now().getTime() + this.#deps.limits.sessionTtlSeconds * 1000);
   }
+}
 
-  #wrongSize(index: number, expected: number, actual: number): AppError {
-    return errors.uploadChunkSizeInvalid(`Chunk ${index} must be ${expected} bytes, got ${actual}`, {
-      index,
-      expected,
-      actual,
+function checkSizeAndType(input: CreateUploadInput, limits: UploadLimits): void {
+  if (input.size > limits.maxSize) {
+    throw errors.uploadTooLarge(`The file is ${input.size} bytes; the limit is ${limits.maxSize} bytes`, {
+      maxSize: limits.maxSize,
+    });
+  }
+  if (input.size < limits.minSize) {
+    throw errors.uploadTooSmall(`The file must be at least ${limits.minSize} bytes`, {
+      minSize: limits.minSize,
+    });
+  }
+  const extension = path.extname(input.filename).slice(1).toLowerCase();
+  if (!extensionFamily(input.filename)) {
+    throw errors.uploadTypeNotAllowed(`Files ending in ".${extension}" are not accepted; upload a video file`, {
+      filename: input.filename,
+    });
+  }
+  if (!mimeTypeFamily(input.contentType)) {
+    throw errors.uploadTypeNotAllowed(`Content type "${input.contentType}" is not a video type Reel accepts`, {
+      contentType: input.contentType,
     });
   }
 }
 
-function titleFromFilename(filename: string): string {
-  return path.basename(filename, path.extname(filename)).replace(/[_.]+/g, ' ').trim() || 'Untitled video';
+function handleOfRow(row: UploadRow): MultipartHandle {
+  return { key: row.storage_key, uploadId: row.storage_upload_id, size: row.size, partSize: row.chunk_size };
 }

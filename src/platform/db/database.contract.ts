@@ -108,33 +108,65 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       assert.equal(found?.fps, 29.97);
     });
 
-    test('concurrent chunk records from two processes lose no update; duplicates are no-ops', async () => {
+    test('concurrent chunk claims from two processes: one writer per index, no record lost', async () => {
       const row = await first.insert(fixture.first.db, uploadRow());
       const expires = new Date(Date.now() + 3_600_000);
-      const writes = [];
+      const claims = [];
       for (let idx = 0; idx < 60; idx++) {
-        const repository = idx % 2 === 0 ? first : second;
-        const chunk = { idx, size: 10, digest: `d${idx}`, etag: null };
-        writes.push(repository.recordChunk(row.id, chunk, expires));
-        writes.push(repository.recordChunk(row.id, chunk, expires)); // duplicate, concurrently
+        // Two requests race for every index, each promising its own bytes.
+        for (const [writer, repository] of [
+          [`a${idx}`, first],
+          [`b${idx}`, second],
+        ] as const) {
+          const claim = { idx, size: 10, digest: `d-${writer}`, writer };
+          claims.push(repository.claimChunk(row.id, claim, 60).then((won) => ({ claim, won, repository })));
+        }
       }
-      const results = await Promise.all(writes);
-      assert.ok(results.every(Boolean));
-      assert.equal(await first.countChunks(row.id), 60);
+      const results = await Promise.all(claims);
+      for (let idx = 0; idx < 60; idx++) {
+        assert.equal(results.filter((r) => r.claim.idx === idx && r.won).length, 1, `index ${idx}`);
+      }
+      const records = await Promise.all(
+        results.map((r) => r.repository.recordChunk(row.id, { idx: r.claim.idx, writer: r.claim.writer, etag: null }, expires)),
+      );
       assert.deepEqual(
-        (await second.chunks(row.id)).map((chunk) => chunk.idx),
+        records,
+        results.map((r) => r.won),
+        'only the claim holder records',
+      );
+      assert.equal(await first.countChunks(row.id), 60);
+      const chunks = await second.chunks(row.id);
+      assert.deepEqual(
+        chunks.map((chunk) => chunk.idx),
         Array.from({ length: 60 }, (_, i) => i),
       );
+      for (const chunk of chunks) {
+        const winner = results.find((r) => r.claim.idx === chunk.idx && r.won)!;
+        assert.equal(chunk.digest, winner.claim.digest, 'the digest is the recording writer\'s');
+      }
     });
 
-    test('chunks are not recorded once the session left the active state', async () => {
+    test('a lapsed claim can be taken over, its old writer cannot record; a received chunk is final', async () => {
       const row = await first.insert(fixture.first.db, uploadRow());
+      const expires = new Date(Date.now() + 3_600_000);
+      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd1', writer: 'w1' }, 0));
+      assert.ok(await second.claimChunk(row.id, { idx: 0, size: 10, digest: 'd2', writer: 'w2' }, 60));
+      assert.equal(await first.renewChunkClaim(row.id, 0, 'w1', 60), false);
+      assert.equal(await first.recordChunk(row.id, { idx: 0, writer: 'w1', etag: null }, expires), false);
+      assert.ok(await second.recordChunk(row.id, { idx: 0, writer: 'w2', etag: 'e2' }, expires));
+      assert.equal(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd3', writer: 'w3' }, 0), false);
+      assert.deepEqual(await first.chunks(row.id), [{ idx: 0, size: 10, digest: 'd2', etag: 'e2' }]);
+      assert.ok(await first.claimChunk(row.id, { idx: 1, size: 10, digest: 'd4', writer: 'w4' }, 60));
+      await first.releaseChunkClaim(row.id, 1, 'w4');
+      assert.equal(await first.findChunk(row.id, 1), undefined, 'a released claim leaves the chunk missing');
+    });
+
+    test('chunks are not claimed or recorded once the session left the active state', async () => {
+      const row = await first.insert(fixture.first.db, uploadRow());
+      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 1, digest: 'd', writer: 'w0' }, 60));
       assert.ok(await first.transition(row.id, ['active'], 'aborted'));
-      const recorded = await second.recordChunk(
-        row.id,
-        { idx: 0, size: 1, digest: 'd', etag: null },
-        new Date(),
-      );
+      assert.equal(await second.claimChunk(row.id, { idx: 1, size: 1, digest: 'd', writer: 'w1' }, 60), false);
+      const recorded = await second.recordChunk(row.id, { idx: 0, writer: 'w0', etag: null }, new Date());
       assert.equal(recorded, false);
       assert.equal(await first.countChunks(row.id), 0);
     });

@@ -102,6 +102,32 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `create table settings (key text primary key, value text not null)`,
     ],
   },
+  {
+    id: '0004_chunk_claims',
+    statements: [
+      // A chunk is claimed by one request ('writing', under a lease) before its bytes are written, and
+      // becomes 'received' when they verified: bytes and digest always come from the same request.
+      `alter table upload_chunks add column state text not null default 'received' check (state in ('writing','received'))`,
+      `alter table upload_chunks add column writer_id text`,
+      `alter table upload_chunks add column lease_until timestamptz`,
+    ],
+  },
+  {
+    id: '0005_key_roles',
+    statements: [
+      // Keys made before roles existed could do everything: they stay admins.
+      `alter table api_keys add column role text not null default 'admin' check (role in ('admin','member'))`,
+      `alter table api_keys alter column role drop default`,
+    ],
+  },
+  {
+    id: '0006_resumable_completion',
+    statements: [
+      `alter table uploads add column completion jsonb`,
+      `alter table uploads add column completion_error jsonb`,
+      `create index uploads_owner_open on uploads (owner_key_id) where state in ('active','completing')`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

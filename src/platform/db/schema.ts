@@ -6,6 +6,7 @@ type Json = ColumnType<unknown, string, string>;
 export interface ApiKeysTable {
   id: string;
   name: string;
+  role: 'admin' | 'member';
   hash: string;
   created_at: Generated<Date>;
   last_used_at: Date | null;
@@ -36,6 +37,10 @@ export interface UploadsTable {
   storage_upload_id: string;
   owner_key_id: string | null;
   video_id: string | null;
+  /** The `complete` request's input, kept while completing (a dead process's completion is resumed with it). */
+  completion: Json | null;
+  /** Why a completion was rejected, so a retried `complete` gets the same answer. */
+  completion_error: Json | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
   expires_at: Timestamp;
@@ -48,6 +53,9 @@ export interface UploadChunksTable {
   digest: string;
   etag: string | null;
   received_at: Generated<Date>;
+  state: Generated<'writing' | 'received'>;
+  writer_id: string | null;
+  lease_until: Timestamp | null;
 }
 
 export type VideoStatus = 'processing' | 'ready' | 'failed' | 'deleted';

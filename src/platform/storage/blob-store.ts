@@ -69,6 +69,8 @@ export interface BlobStore {
   locate(key: string, ttlSeconds?: number): Promise<string>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  /** Bytes that can still be written, when the store has a bound (a local disk); undefined otherwise. */
+  freeBytes(): Promise<number | undefined>;
 }
 
 export class BlobNotFoundError extends Error {

@@ -191,4 +191,10 @@ export class LocalBlobStore implements BlobStore {
     await fs.mkdir(this.root, { recursive: true });
     await fs.access(this.root, fs.constants.W_OK);
   }
+
+  async freeBytes(): Promise<number> {
+    await fs.mkdir(this.root, { recursive: true });
+    const stats = await fs.statfs(this.root);
+    return stats.bavail * stats.bsize;
+  }
 }

@@ -260,6 +260,11 @@ export class S3BlobStore implements BlobStore {
     });
   }
 
+  /** A bucket has no size bound Reel could read. */
+  async freeBytes(): Promise<undefined> {
+    return undefined;
+  }
+
   async ping(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
