@@ -5,9 +5,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, openDatabase } from './app.ts';
 import { type ApiKeyInfo, ApiKeys } from './auth/api-keys.ts';
+import { ROLES, type Role } from './auth/principal.ts';
 import { saveCliCredentials } from './client/credentials.ts';
 import { type Config, ConfigError, cliCredentialsPath, loadConfig } from './config.ts';
-import { ROLES, type Role } from './auth/principal.ts';
 import { AppError, errors } from './errors.ts';
 import { adminRequest, adminSocketAlive, startAdminSocket } from './http/admin-socket.ts';
 import { migrate } from './platform/db/migrations.ts';
@@ -221,7 +221,9 @@ async function keys(args: string[]): Promise<number> {
       const key = await admin.revoke(target);
       console.log(`Revoked ${key.id} ("${key.name}").`);
     } else {
-      console.error('Usage: reel keys create --name NAME [--role admin|member] | keys list | keys revoke ID|NAME');
+      console.error(
+        'Usage: reel keys create --name NAME [--role admin|member] | keys list | keys revoke ID|NAME',
+      );
       return 1;
     }
     return 0;

@@ -18,7 +18,10 @@ for (const storage of ['local', 's3'] as const) {
     before(async () => {
       t = await startTestApp({ storage, env: { UPLOAD_MAX_ACTIVE_SESSIONS: '100' } });
       // Two valid video files of one size that differ (random padding): either may win.
-      bodies = [await makeVideoOfSize(t.dir, 200_000, "a.mp4"), await makeVideoOfSize(t.dir, 200_000, "b.mp4")];
+      bodies = [
+        await makeVideoOfSize(t.dir, 200_000, 'a.mp4'),
+        await makeVideoOfSize(t.dir, 200_000, 'b.mp4'),
+      ];
       assert.notDeepEqual(sha(bodies[0]), sha(bodies[1]));
     });
     after(() => t.close());
@@ -56,7 +59,11 @@ for (const storage of ['local', 's3'] as const) {
         const video = await t.app.videos.find(complete.json().videoId);
         const stored = createHash('sha256');
         await pipeline(await t.app.store.read(video!.source_key), stored);
-        assert.deepEqual(stored.digest(), sha(bodies[won]!), `race ${race}: stored bytes are not the winner's`);
+        assert.deepEqual(
+          stored.digest(),
+          sha(bodies[won]!),
+          `race ${race}: stored bytes are not the winner's`,
+        );
       }
       // Not an assertion on timing: just a note of whether both sides ever won.
       process.stdout.write(`# ${storage}: winners seen ${[...winners].join(',')}\n`);

@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { canReadVideo } from '../auth/policy.ts';
 import type { Authenticator } from '../http/auth.ts';
 import { publicBaseUrl } from '../http/public-origin.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
@@ -67,6 +68,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
     ...options.events,
     preHandler: credentialsIfSent,
     authorize: readable,
+    canRead: (row, request) => canReadVideo(row, request.principal),
     toApi,
   });
 

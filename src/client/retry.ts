@@ -72,6 +72,9 @@ export function honoursRetryAfter(status: number): boolean {
   return status === 429 || status === 503;
 }
 
+/** 409s that mean "another request is doing this right now; ask again after Retry-After". */
+const ASK_AGAIN_CODES = new Set(['UPLOAD_CHUNK_IN_PROGRESS', 'UPLOAD_COMPLETION_IN_PROGRESS']);
+
 /** What a failed attempt tells the retry loop. */
 export interface FailureVerdict {
   retry: boolean;
@@ -105,11 +108,17 @@ const NETWORK_ERROR_CODES = new Set([
 
 /**
  * Network failures, 5xx, 408 and 429 are retried (Retry-After honoured on 429 and 503); a chunk whose
- * digest did not match is resent (bytes damaged on the way). Any other 4xx is final, as is an abort.
+ * digest did not match is resent (bytes damaged on the way); a chunk or completion another request is
+ * busy with is asked again after its Retry-After. Any other 4xx is final, as is an abort.
  */
 export function classifyFailure(error: unknown): FailureVerdict {
   if (isHttpFailure(error)) {
     if (error.code === 'UPLOAD_CHUNK_DIGEST_MISMATCH') return { retry: true };
+    if (ASK_AGAIN_CODES.has(error.code)) {
+      return error.retryAfterMs === undefined
+        ? { retry: true }
+        : { retry: true, retryAfterMs: error.retryAfterMs };
+    }
     if (!isRetryableStatus(error.status)) return { retry: false };
     return honoursRetryAfter(error.status) && error.retryAfterMs !== undefined
       ? { retry: true, retryAfterMs: error.retryAfterMs }

@@ -84,6 +84,17 @@ describe('classifyFailure', () => {
     assert.deepEqual(classifyFailure(api(401, 'AUTH_INVALID')), { retry: false });
     assert.deepEqual(classifyFailure(api(410, 'UPLOAD_EXPIRED')), { retry: false });
     assert.deepEqual(classifyFailure(api(422, 'UPLOAD_CHUNK_DIGEST_MISMATCH')), { retry: true });
+    assert.deepEqual(classifyFailure(api(409, 'UPLOAD_CHUNK_CONFLICT')), { retry: false });
+  });
+  test('a chunk or completion another request is busy with is asked again after Retry-After', () => {
+    assert.deepEqual(classifyFailure(api(409, 'UPLOAD_CHUNK_IN_PROGRESS', 3000)), {
+      retry: true,
+      retryAfterMs: 3000,
+    });
+    assert.deepEqual(classifyFailure(api(409, 'UPLOAD_COMPLETION_IN_PROGRESS', 5000)), {
+      retry: true,
+      retryAfterMs: 5000,
+    });
   });
   test('socket failures are retried; aborts and programming errors are not', () => {
     const network = (code: string) => Object.assign(new Error(code), { code });

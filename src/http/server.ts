@@ -3,12 +3,12 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { strictBodyValidators } from './validators.ts';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { ErrorBody } from './schemas.ts';
+import { strictBodyValidators } from './validators.ts';
 
 export interface ServerOptions {
   logger: FastifyServerOptions['logger'];

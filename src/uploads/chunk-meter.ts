@@ -57,6 +57,9 @@ export class ChunkMeter extends Transform {
 
   /** Feeds a request body through the meter; body failures and stalls end the meter with a reason. */
   consume(body: Readable): this {
+    // The reader (the store) sees every failure through its stream and `failure` keeps the first one;
+    // an 'error' emitted after the reader let go must not become an uncaught exception.
+    this.on('error', () => {});
     const fail = (error: Error) => this.#fail(error);
     body.once('error', (error) => fail(isAbort(error) ? new ChunkAbortedError(error.message) : error));
     body.once('close', () => {

@@ -249,7 +249,10 @@ function translateBodyError(error: unknown, index: number, expected: number, rec
   }
   if (error instanceof ChunkClaimLostError) return chunkInProgress(index, CLAIM_LEASE_SECONDS);
   if (error instanceof ChunkAbortedError) {
-    return errors.requestAborted(`The client stopped sending chunk ${index}`, { index, receivedBytes: received });
+    return errors.requestAborted(`The client stopped sending chunk ${index}`, {
+      index,
+      receivedBytes: received,
+    });
   }
   return error;
 }

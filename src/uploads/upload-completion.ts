@@ -53,7 +53,10 @@ export class UploadCompletion {
   /** `row` is in `completing`, claimed by this process. */
   async run(row: UploadRow): Promise<{ videoId: string }> {
     const { uploads } = this.#deps;
-    const heartbeat = setInterval(() => void uploads.renewCompletion(row.id).catch(() => {}), COMPLETION_HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => void uploads.renewCompletion(row.id).catch(() => {}),
+      COMPLETION_HEARTBEAT_MS,
+    );
     heartbeat.unref();
     try {
       const chunks = await uploads.chunks(row.id);

@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Authenticator } from '../http/auth.ts';
 import { errors } from '../errors.ts';
+import type { Authenticator } from '../http/auth.ts';
 import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
 import type { UploadService } from './upload-service.ts';
 

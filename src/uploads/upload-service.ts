@@ -153,7 +153,8 @@ export class UploadService {
     if (rejection) throw rejection;
     const { uploads } = this.#deps;
     const row =
-      (await uploads.beginCompletion(id, input)) ?? (await uploads.takeOverCompletion(id, this.#staleBefore()));
+      (await uploads.beginCompletion(id, input)) ??
+      (await uploads.takeOverCompletion(id, this.#staleBefore()));
     if (!row) {
       const latest = (await uploads.find(id)) ?? current;
       if (latest.state === 'completing') {
@@ -266,14 +267,20 @@ function checkSizeAndType(input: CreateUploadInput, limits: UploadLimits): void 
   }
   const extension = path.extname(input.filename).slice(1).toLowerCase();
   if (!extensionFamily(input.filename)) {
-    throw errors.uploadTypeNotAllowed(`Files ending in ".${extension}" are not accepted; upload a video file`, {
-      filename: input.filename,
-    });
+    throw errors.uploadTypeNotAllowed(
+      `Files ending in ".${extension}" are not accepted; upload a video file`,
+      {
+        filename: input.filename,
+      },
+    );
   }
   if (!mimeTypeFamily(input.contentType)) {
-    throw errors.uploadTypeNotAllowed(`Content type "${input.contentType}" is not a video type Reel accepts`, {
-      contentType: input.contentType,
-    });
+    throw errors.uploadTypeNotAllowed(
+      `Content type "${input.contentType}" is not a video type Reel accepts`,
+      {
+        contentType: input.contentType,
+      },
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { FastifyServerOptions } from 'fastify';
 import { type App, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Database, openPGlite } from '../../src/platform/db/database.ts';
@@ -32,7 +33,8 @@ export async function startTestApp(
     storage?: 'local' | 's3';
     env?: Record<string, string>;
     database?: Database;
-    logger?: boolean;
+    /** true: info-level logs on stdout; an object: Fastify logger options (e.g. a capturing stream). */
+    logger?: boolean | FastifyServerOptions['logger'];
   } = {},
 ): Promise<TestApp> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reel-test-'));
@@ -50,7 +52,7 @@ export async function startTestApp(
   const ownDatabase = options.database ? undefined : await openPGlite(undefined);
   const app = await createApp(config, {
     database: options.database ?? ownDatabase,
-    logger: options.logger ? { level: 'info' } : false,
+    logger: options.logger === true ? { level: 'info' } : (options.logger ?? false),
   });
   const { secret } = await app.apiKeys.create('test');
   return {

@@ -127,7 +127,9 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
         assert.equal(results.filter((r) => r.claim.idx === idx && r.won).length, 1, `index ${idx}`);
       }
       const records = await Promise.all(
-        results.map((r) => r.repository.recordChunk(row.id, { idx: r.claim.idx, writer: r.claim.writer, etag: null }, expires)),
+        results.map((r) =>
+          r.repository.recordChunk(row.id, { idx: r.claim.idx, writer: r.claim.writer, etag: null }, expires),
+        ),
       );
       assert.deepEqual(
         records,
@@ -142,7 +144,7 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       );
       for (const chunk of chunks) {
         const winner = results.find((r) => r.claim.idx === chunk.idx && r.won)!;
-        assert.equal(chunk.digest, winner.claim.digest, 'the digest is the recording writer\'s');
+        assert.equal(chunk.digest, winner.claim.digest, "the digest is the recording writer's");
       }
     });
 
@@ -154,7 +156,10 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       assert.equal(await first.renewChunkClaim(row.id, 0, 'w1', 60), false);
       assert.equal(await first.recordChunk(row.id, { idx: 0, writer: 'w1', etag: null }, expires), false);
       assert.ok(await second.recordChunk(row.id, { idx: 0, writer: 'w2', etag: 'e2' }, expires));
-      assert.equal(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd3', writer: 'w3' }, 0), false);
+      assert.equal(
+        await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd3', writer: 'w3' }, 0),
+        false,
+      );
       assert.deepEqual(await first.chunks(row.id), [{ idx: 0, size: 10, digest: 'd2', etag: 'e2' }]);
       assert.ok(await first.claimChunk(row.id, { idx: 1, size: 10, digest: 'd4', writer: 'w4' }, 60));
       await first.releaseChunkClaim(row.id, 1, 'w4');
@@ -165,7 +170,10 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       const row = await first.insert(fixture.first.db, uploadRow());
       assert.ok(await first.claimChunk(row.id, { idx: 0, size: 1, digest: 'd', writer: 'w0' }, 60));
       assert.ok(await first.transition(row.id, ['active'], 'aborted'));
-      assert.equal(await second.claimChunk(row.id, { idx: 1, size: 1, digest: 'd', writer: 'w1' }, 60), false);
+      assert.equal(
+        await second.claimChunk(row.id, { idx: 1, size: 1, digest: 'd', writer: 'w1' }, 60),
+        false,
+      );
       const recorded = await second.recordChunk(row.id, { idx: 0, writer: 'w0', etag: null }, new Date());
       assert.equal(recorded, false);
       assert.equal(await first.countChunks(row.id), 0);
