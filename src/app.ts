@@ -119,6 +119,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       trustProxy: config.http.trustProxy,
     });
     const metrics = createMetrics();
+    // One poll of the database per process feeds every event stream, whichever node runs the worker.
+    const feed = new VideoChangeFeed({
+      load: (ids) => videos.findSummaries(ids),
+      onError: (error) => http.log.warn({ err: error }, 'video change feed poll failed'),
+    });
+    closers.unshift(async () => feed.close()); // after the server closed (and ended the streams)
     await http.register(healthRoutes, { db: database.db, store });
     await http.register(authRoutes, {
       tokens: uploadTokens,
@@ -137,14 +143,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       publicBaseUrl: config.publicBaseUrl,
       allowedHosts: config.http.allowedHosts,
       links,
-      events: {
-        // One poll of the database per process feeds every event stream, whichever node runs the worker.
-        feed: new VideoChangeFeed({
-          load: (ids) => videos.findSummaries(ids),
-          onError: (error) => http.log.warn({ err: error }, 'video change feed poll failed'),
-        }),
-        maxConnectionsPerIp: config.events.maxConnectionsPerIp,
-      },
+      events: { feed, maxConnectionsPerIp: config.events.maxConnectionsPerIp },
     });
     await http.register(mediaRoutes, { videos, store, signer, delivery: config.delivery });
     await http.register(metricsRoute, { metrics, token: config.http.metricsToken });

@@ -290,9 +290,8 @@ function delivery(env: Env, storage: Config['storage']): DeliveryConfig {
 function corsOrigins(raw: string | undefined): '*' | string[] {
   const value = raw?.trim();
   if (!value || value === '*') return '*';
-  const origins = value
-    .split(',')
-    .map((origin) => origin.trim().replace(/\/+$/, ''))
+  const origins = list(value)
+    .map((origin) => origin.replace(/\/+$/, ''))
     .filter(Boolean);
   for (const origin of origins) {
     if (!/^https?:\/\/[^\s/]+$/.test(origin)) {

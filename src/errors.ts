@@ -46,14 +46,9 @@ export const errors = {
   forbidden: make('FORBIDDEN', 403),
   notFound: make('NOT_FOUND', 404),
   rateLimited: (retryAfterSeconds: number) =>
-    new AppError(
-      'RATE_LIMITED',
-      429,
+    makeRetryable('RATE_LIMITED', 429)(
+      retryAfterSeconds,
       `Too many requests; retry in ${retryAfterSeconds} s`,
-      { retryAfterSeconds },
-      {
-        'retry-after': String(retryAfterSeconds),
-      },
     ),
   internal: make('INTERNAL_ERROR', 500),
 

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,10 +9,11 @@ import type { Role } from '../src/auth/principal.ts';
 import { openPGlite } from '../src/platform/db/database.ts';
 import { migrate, migrations } from '../src/platform/db/migrations.ts';
 import { newId } from '../src/platform/ids.ts';
-import { formatContentDigest } from '../src/uploads/chunks.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { fetchMedia } from './support/playback.ts';
-import { videoFixture } from './support/videos.ts';
+import { runCli } from './support/server-process.ts';
+import { digestHeader } from './support/uploads.ts';
+import { seedReadyVideo } from './support/videos.ts';
 
 /**
  * Who may do what, route by route: {admin, owner member, other member, upload token, anonymous} ×
@@ -122,7 +121,7 @@ const CHUNK = Buffer.concat([
   Buffer.from('ftypisom', 'ascii'),
   Buffer.alloc(1000 - 12, 7),
 ]);
-const CHUNK_DIGEST = formatContentDigest(createHash('sha256').update(CHUNK).digest());
+const CHUNK_DIGEST = digestHeader(CHUNK);
 const NEW_UPLOAD = { filename: 'clip.mp4', size: CHUNK.length, contentType: 'video/mp4' };
 
 function assertExpected(response: { statusCode: number; body: string; json(): any }, expect: Expect) {
@@ -154,15 +153,7 @@ describe('authorization matrix', () => {
   /** A ready video owned by the owner key, with an encode and a master playlist in storage. */
   async function seedVideo(visibility: Visibility, overrides: { upload_id?: string } = {}): Promise<string> {
     const id = newId();
-    const encodeId = newId();
-    await t.app.videos.insert(
-      t.app.database.db,
-      videoFixture(id, { visibility, owner_key_id: keyIds.owner, ...overrides }),
-    );
-    await t.app.videos.claimEncode(id, encodeId);
-    const outputs = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
-    assert.ok(await t.app.videos.finishEncode(id, encodeId, outputs, []));
-    await t.app.store.put(`videos/${id}/${encodeId}/master.m3u8`, '#EXTM3U\n#EXT-X-VERSION:7\n');
+    await seedReadyVideo(t, id, { visibility, owner_key_id: keyIds.owner, ...overrides });
     return id;
   }
 
@@ -582,27 +573,6 @@ describe('key roles', () => {
 });
 
 describe('reel keys (CLI)', () => {
-  const ROOT = path.resolve(import.meta.dirname, '..');
-
-  function run(
-    args: string[],
-    env: Record<string, string>,
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (part) => {
-        stdout += part;
-      });
-      child.stderr.on('data', (part) => {
-        stderr += part;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-  }
-
   let dir: string;
   let env: Record<string, string>;
   before(async () => {
@@ -620,13 +590,13 @@ describe('reel keys (CLI)', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('keys create --role member prints the key; keys list shows the role column', async () => {
-    const created = await run(['keys', 'create', '--name', 'x', '--role', 'member'], env);
+    const created = await runCli(['keys', 'create', '--name', 'x', '--role', 'member'], env);
     assert.equal(created.code, 0, created.stderr);
     const secret = created.stdout.trim().split('\n').at(-1)!;
     assert.match(secret, /^reel_/);
     assert.match(created.stderr, /"x", member/);
 
-    const listed = await run(['keys', 'list'], env);
+    const listed = await runCli(['keys', 'list'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listed.stdout.trim().split('\n');
     assert.equal(lines.length, 2, listed.stdout);
@@ -635,7 +605,7 @@ describe('reel keys (CLI)', () => {
   });
 
   it('keys create --role root fails, naming the allowed roles', async () => {
-    const refused = await run(['keys', 'create', '--name', 'y', '--role', 'root'], env);
+    const refused = await runCli(['keys', 'create', '--name', 'y', '--role', 'root'], env);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /admin, member/);
     assert.equal(refused.stdout, '');

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { fetchMedia } from './support/playback.ts';
-import { videoFixture } from './support/videos.ts';
+import { seedReadyVideo } from './support/videos.ts';
 
 /**
  * Issue 7, findings 5, 10 and 13: forwarded headers are believed only from configured proxies,
@@ -12,17 +12,6 @@ import { videoFixture } from './support/videos.ts';
  */
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
-
-/** A ready video without transcoding: a row with a finished encode and a master playlist in storage. */
-async function seedReadyVideo(t: TestApp, id: string, visibility: 'public' | 'private'): Promise<string> {
-  const encodeId = `${id.slice(0, 6)}ENCODE`;
-  await t.app.videos.insert(t.app.database.db, videoFixture(id, { visibility }));
-  await t.app.videos.claimEncode(id, encodeId);
-  const outputs = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
-  assert.ok(await t.app.videos.finishEncode(id, encodeId, outputs, []));
-  await t.app.store.put(`videos/${id}/${encodeId}/master.m3u8`, '#EXTM3U\n#EXT-X-VERSION:7\n');
-  return encodeId;
-}
 
 /** GET /api/v1/videos/:id as an inject() with full control over headers and the peer address. */
 async function hlsUrl(
@@ -64,9 +53,9 @@ describe('HTTP hardening with the defaults (no proxy trusted, no metrics token)'
   before(async () => {
     t = await startTestApp({ env: { RATE_LIMIT_UPLOADS_PER_MINUTE: '2' } });
     publicId = 'hardenpub001';
-    publicPath = `/media/${publicId}/${await seedReadyVideo(t, publicId, 'public')}/master.m3u8`;
+    publicPath = `/media/${publicId}/${await seedReadyVideo(t, publicId, { visibility: 'public' })}/master.m3u8`;
     privateId = 'hardenpriv01';
-    await seedReadyVideo(t, privateId, 'private');
+    await seedReadyVideo(t, privateId, { visibility: 'private' });
   });
   after(() => t.close());
 
@@ -141,7 +130,7 @@ describe('HTTP hardening behind a trusted proxy, with a metrics token', () => {
       },
     });
     publicId = 'hardenpub002';
-    publicPath = `/media/${publicId}/${await seedReadyVideo(t, publicId, 'public')}/master.m3u8`;
+    publicPath = `/media/${publicId}/${await seedReadyVideo(t, publicId, { visibility: 'public' })}/master.m3u8`;
   });
   after(() => t.close());
 

@@ -58,7 +58,25 @@ describe('upload hardening', () => {
   });
   after(() => t.close());
 
-  const auth = () => ({ authorization: `Bearer ${t.apiKey}` });
+  /** A chunk PUT on a real socket; the test writes (or withholds) the body itself. */
+  const startChunkPut = (
+    id: string,
+    index: number,
+    bytes: Buffer,
+    framing: 'length' | 'chunked' = 'length',
+  ) =>
+    rawPut(port, `/api/v1/uploads/${id}/chunks/${index}`, {
+      authorization: `Bearer ${t.apiKey}`,
+      'content-type': 'application/octet-stream',
+      'content-digest': digestHeader(bytes),
+      ...(framing === 'chunked'
+        ? { 'transfer-encoding': 'chunked' }
+        : { 'content-length': String(bytes.length) }),
+    });
+  /** Chunk rows of a session, claimed or received. */
+  const chunkRows = async (id: string) =>
+    (await t.app.database.db.selectFrom('upload_chunks').select('idx').where('upload_id', '=', id).execute())
+      .length;
   const received = async (id: string) =>
     (await t.request({ method: 'GET', url: `/api/v1/uploads/${id}` })).json().receivedChunks;
 
@@ -132,12 +150,7 @@ describe('upload hardening', () => {
     const session = await createSession(t, file, { chunkSize });
     const bytes = chunkOf(file, chunkSize, 1);
     const before = logs.length;
-    const { request, response } = rawPut(port, `/api/v1/uploads/${session.id}/chunks/1`, {
-      ...auth(),
-      'content-type': 'application/octet-stream',
-      'content-digest': digestHeader(bytes),
-      'transfer-encoding': 'chunked',
-    });
+    const { request, response } = startChunkPut(session.id, 1, bytes, 'chunked');
     request.end(bytes.subarray(0, 1000));
     const answer = await response;
     assert.equal(answer.status, 422, answer.body);
@@ -154,37 +167,12 @@ describe('upload hardening', () => {
     const session = await createSession(t, file, { chunkSize });
     const bytes = chunkOf(file, chunkSize, 1);
     const before = logs.length;
-    const { request, response } = rawPut(port, `/api/v1/uploads/${session.id}/chunks/1`, {
-      ...auth(),
-      'content-type': 'application/octet-stream',
-      'content-digest': digestHeader(bytes),
-      'content-length': String(bytes.length),
-    });
+    const { request, response } = startChunkPut(session.id, 1, bytes);
     response.catch(() => {});
     request.write(bytes.subarray(0, 50_000));
-    await until(
-      async () =>
-        (
-          await t.app.database.db
-            .selectFrom('upload_chunks')
-            .select('idx')
-            .where('upload_id', '=', session.id)
-            .execute()
-        ).length === 1,
-      'the claim',
-    );
+    await until(async () => (await chunkRows(session.id)) === 1, 'the claim');
     request.destroy();
-    await until(
-      async () =>
-        (
-          await t.app.database.db
-            .selectFrom('upload_chunks')
-            .select('idx')
-            .where('upload_id', '=', session.id)
-            .execute()
-        ).length === 0,
-      'the claim to be released',
-    );
+    await until(async () => (await chunkRows(session.id)) === 0, 'the claim to be released');
     assert.equal(await received(session.id), 0);
     const after = logs.slice(before);
     assert.deepEqual(
@@ -202,12 +190,7 @@ describe('upload hardening', () => {
   it('a chunk that makes no progress for UPLOAD_IDLE_TIMEOUT_SECONDS is dropped, uncounted', async () => {
     const session = await createSession(t, file, { chunkSize });
     const bytes = chunkOf(file, chunkSize, 1);
-    const { request, response } = rawPut(port, `/api/v1/uploads/${session.id}/chunks/1`, {
-      ...auth(),
-      'content-type': 'application/octet-stream',
-      'content-digest': digestHeader(bytes),
-      'content-length': String(bytes.length),
-    });
+    const { request, response } = startChunkPut(session.id, 1, bytes);
     const started = Date.now();
     request.write(bytes.subarray(0, 10_000)); // then nothing
     const outcome = await response.then(
@@ -225,33 +208,13 @@ describe('upload hardening', () => {
     const session = await createSession(t, file, { chunkSize });
     const open = [0, 1].map((index) => {
       const bytes = chunkOf(file, chunkSize, index);
-      const put = rawPut(port, `/api/v1/uploads/${session.id}/chunks/${index}`, {
-        ...auth(),
-        'content-type': 'application/octet-stream',
-        'content-digest': digestHeader(bytes),
-        'content-length': String(bytes.length),
-      });
+      const put = startChunkPut(session.id, index, bytes);
       put.request.write(bytes.subarray(0, 1000));
       return { ...put, bytes };
     });
-    await until(
-      async () =>
-        (
-          await t.app.database.db
-            .selectFrom('upload_chunks')
-            .select('idx')
-            .where('upload_id', '=', session.id)
-            .execute()
-        ).length === 2,
-      'two chunks in flight',
-    );
+    await until(async () => (await chunkRows(session.id)) === 2, 'two chunks in flight');
     const third = chunkOf(file, chunkSize, 2);
-    const refused = rawPut(port, `/api/v1/uploads/${session.id}/chunks/2`, {
-      ...auth(),
-      'content-type': 'application/octet-stream',
-      'content-digest': digestHeader(third),
-      'content-length': String(third.length),
-    });
+    const refused = startChunkPut(session.id, 2, third);
     refused.request.end(third);
     const answer = await refused.response;
     assert.equal(answer.status, 429, answer.body);
@@ -261,12 +224,7 @@ describe('upload hardening', () => {
       (await Promise.all(open.map((put) => put.response))).map((r) => r.status),
       [200, 200],
     );
-    const retried = rawPut(port, `/api/v1/uploads/${session.id}/chunks/2`, {
-      ...auth(),
-      'content-type': 'application/octet-stream',
-      'content-digest': digestHeader(third),
-      'content-length': String(third.length),
-    });
+    const retried = startChunkPut(session.id, 2, third);
     retried.request.end(third);
     assert.equal((await retried.response).status, 200);
   });

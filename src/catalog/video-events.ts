@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { errors } from '../errors.ts';
+import { ConcurrencyGate } from '../http/concurrency-gate.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { VideoApi } from './video-api.ts';
 import type { VideoChangeFeed } from './video-change-feed.ts';
@@ -86,21 +86,9 @@ export async function videoEventRoutes(parent: FastifyInstance, options: VideoEv
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { feed } = options;
   const keepAliveMs = options.keepAliveMs ?? 15_000;
-  const perIp = new Map<string, number>();
+  const perIp = new ConcurrencyGate(options.maxConnectionsPerIp, CAP_RETRY_AFTER_SECONDS);
   /** Ends each open stream; resolves once its response has finished (its socket is then idle). */
   const open = new Set<() => Promise<void>>();
-
-  const reserve = (ip: string) => {
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left > 0) perIp.set(ip, left);
-      else perIp.delete(ip);
-    };
-  };
 
   // Streams end only when their video does: on shutdown end them, or the server would wait for them.
   // Awaited, so that server.close() finds their sockets idle and closes them at once.
@@ -127,10 +115,7 @@ export async function videoEventRoutes(parent: FastifyInstance, options: VideoEv
     },
     async (request, reply) => {
       // Checked before any query: a client over the cap costs nothing.
-      if ((perIp.get(request.ip) ?? 0) >= options.maxConnectionsPerIp) {
-        throw errors.rateLimited(CAP_RETRY_AFTER_SECONDS);
-      }
-      const release = reserve(request.ip);
+      const release = perIp.enter(request.ip);
       let first: VideoSummary;
       try {
         first = await options.authorize(request);

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { canReadVideo } from '../auth/policy.ts';
 import type { Authenticator } from '../http/auth.ts';
@@ -36,17 +36,14 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
   const toApi = (row: VideoSummary, request: FastifyRequest) =>
     videoToApi(row, baseUrl(request), options.links);
   // Reading a video needs no credentials, but credentials that are sent must be valid (401 otherwise),
-  // whichever video is asked for: a private video is visible to API keys only, and to anyone else it
-  // does not exist (404, exactly as an unknown id).
-  const credentialsIfSent = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.headers.authorization !== undefined) await auth.requireKeyOrUploadToken(request, reply);
-  };
+  // whichever video is asked for. Who may read which video is auth/policy.ts's decision.
+  const credentialsIfSent = auth.credentialsIfSent;
   const readable = (request: FastifyRequest & { params: { id: string } }) =>
     service.get(request.params.id, request.principal);
   const privateNote =
-    'A private video needs an API key (`Authorization: Bearer <key>`); without one it answers 404 ' +
-    'VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed and expire ' +
-    '(SIGNED_URL_TTL_SECONDS).';
+    "A private video needs its owner's API key or an admin key (`Authorization: Bearer <key>`); to " +
+    'anyone else it answers 404 VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed ' +
+    'and expire (SIGNED_URL_TTL_SECONDS).';
 
   app.get(
     '/api/v1/videos/:id',

@@ -1,4 +1,4 @@
-import { type Selectable, sql } from 'kysely';
+import { type Selectable, sql, type Updateable } from 'kysely';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import type { UploadState, UploadsTable } from '../platform/db/schema.ts';
 
@@ -150,81 +150,68 @@ export class UploadRepository {
     return result.rows.length > 0;
   }
 
-  /** Moves a session from one state to another atomically; returns the row if it moved. */
-  async transition(id: string, from: UploadState[], to: UploadState) {
-    return this.db
+  /**
+   * One guarded change of a session: applied only while its state is one of `from` (and, with
+   * `staleBefore`, only if it has not been touched since), so concurrent callers cannot both win.
+   * Returns the row when it changed.
+   */
+  async #guarded(
+    tx: DbOrTx,
+    id: string,
+    from: UploadState[],
+    set: Updateable<UploadsTable>,
+    staleBefore?: Date,
+  ): Promise<UploadRow | undefined> {
+    let query = tx
       .updateTable('uploads')
-      .set({ state: to, updated_at: new Date() })
+      .set({ ...set, updated_at: new Date() })
       .where('id', '=', id)
-      .where('state', 'in', from)
-      .returningAll()
-      .executeTakeFirst();
+      .where('state', 'in', from);
+    if (staleBefore) query = query.where('updated_at', '<', staleBefore);
+    return query.returningAll().executeTakeFirst();
+  }
+
+  /** Moves a session from one state to another atomically; returns the row if it moved. */
+  transition(id: string, from: UploadState[], to: UploadState): Promise<UploadRow | undefined> {
+    return this.#guarded(this.db, id, from, { state: to });
   }
 
   /**
    * Starts a completion: active → completing, keeping the client's input so that a completion
    * abandoned by a dead process can be finished by another one with the same result.
    */
-  async beginCompletion(id: string, input: unknown): Promise<UploadRow | undefined> {
-    return this.db
-      .updateTable('uploads')
-      .set({ state: 'completing', completion: JSON.stringify(input), updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'active')
-      .returningAll()
-      .executeTakeFirst();
+  beginCompletion(id: string, input: unknown): Promise<UploadRow | undefined> {
+    return this.#guarded(this.db, id, ['active'], { state: 'completing', completion: JSON.stringify(input) });
   }
 
   /** Takes over a completion whose process stopped renewing it (its heartbeat is older than `staleBefore`). */
-  async takeOverCompletion(id: string, staleBefore: Date): Promise<UploadRow | undefined> {
-    return this.db
-      .updateTable('uploads')
-      .set({ updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'completing')
-      .where('updated_at', '<', staleBefore)
-      .returningAll()
-      .executeTakeFirst();
+  takeOverCompletion(id: string, staleBefore: Date): Promise<UploadRow | undefined> {
+    return this.#guarded(this.db, id, ['completing'], {}, staleBefore);
   }
 
   /** A completion's heartbeat: it is alive as long as this keeps succeeding. */
   async renewCompletion(id: string): Promise<void> {
-    await this.db
-      .updateTable('uploads')
-      .set({ updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'completing')
-      .execute();
+    await this.#guarded(this.db, id, ['completing'], {});
   }
 
   /** Ends a completion the file failed for good; the error is kept so a retry gets the same answer. */
   async rejectCompletion(id: string, error: StoredError): Promise<void> {
-    await this.db
-      .updateTable('uploads')
-      .set({ state: 'rejected', completion_error: JSON.stringify(error), updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'completing')
-      .execute();
+    await this.#guarded(this.db, id, ['completing'], {
+      state: 'rejected',
+      completion_error: JSON.stringify(error),
+    });
   }
 
   /** Gives a completion up after a transient failure: the client may try again. */
   async abandonCompletion(id: string): Promise<void> {
-    await this.db
-      .updateTable('uploads')
-      .set({ state: 'active', completion: null, updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'completing')
-      .execute();
+    await this.#guarded(this.db, id, ['completing'], { state: 'active', completion: null });
   }
 
+  /** Within the video's transaction: only the holder of the completion makes its video. */
   async markCompleted(tx: DbOrTx, id: string, videoId: string): Promise<boolean> {
-    const result = await tx
-      .updateTable('uploads')
-      .set({ state: 'completed', video_id: videoId, updated_at: new Date() })
-      .where('id', '=', id)
-      .where('state', '=', 'completing')
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    return (
+      (await this.#guarded(tx, id, ['completing'], { state: 'completed', video_id: videoId })) !== undefined
+    );
   }
 
   async deleteChunks(id: string): Promise<void> {

@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { errors } from '../errors.ts';
 import type { Authenticator } from '../http/auth.ts';
+import { ConcurrencyGate } from '../http/concurrency-gate.ts';
 import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
 import type { UploadService } from './upload-service.ts';
 
@@ -102,7 +102,7 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
     async (request) => service.status(request.principal!, request.params.id),
   );
 
-  const inFlight = new ConcurrencyGate(options.maxConcurrentChunksPerIp);
+  const inFlight = new ConcurrencyGate(options.maxConcurrentChunksPerIp, 1);
   await app.register(async (chunks) => {
     // Chunk bodies are streamed to storage untouched: no parsing, no buffering.
     chunks.removeAllContentTypeParsers();
@@ -187,28 +187,4 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
       return reply.status(204).send(null);
     },
   );
-}
-
-/** Counts requests in flight per client address; past the limit a request is refused with 429. */
-class ConcurrencyGate {
-  readonly #limit: number;
-  readonly #counts = new Map<string, number>();
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  enter(address: string): () => void {
-    const count = this.#counts.get(address) ?? 0;
-    if (count >= this.#limit) throw errors.rateLimited(1);
-    this.#counts.set(address, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.#counts.get(address) ?? 1) - 1;
-      if (left > 0) this.#counts.set(address, left);
-      else this.#counts.delete(address);
-    };
-  }
 }

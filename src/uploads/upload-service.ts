@@ -56,16 +56,15 @@ export class UploadService {
   constructor(deps: UploadServiceDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    const handleOf = (row: UploadRow) => handleOfRow(row);
     this.#chunks = new ChunkReceiver({
       uploads: deps.uploads,
       store: deps.store,
       idleTimeoutMs: deps.limits.idleTimeoutSeconds * 1000,
-      handleOf,
+      handleOf: handleOfRow,
       expiry: () => this.#expiry(),
       now: () => this.#now().getTime(),
     });
-    this.#completion = new UploadCompletion({ ...deps, handleOf });
+    this.#completion = new UploadCompletion({ ...deps, handleOf: handleOfRow });
   }
 
   async create(principal: Principal, input: CreateUploadInput) {
@@ -200,12 +199,13 @@ export class UploadService {
 
   async #load(principal: Principal, id: string): Promise<UploadRow> {
     const row = await this.#deps.uploads.find(id);
+    if (row && canUseUpload(row, principal)) return row;
+    // A token knows its one session: any other id is refused as such. For a key, another key's
+    // session does not exist.
     if (principal.kind === 'upload-token' && principal.uploadId !== id) {
       throw errors.forbidden('This upload token is not valid for that upload session');
     }
-    // Another key's session does not exist for this one.
-    if (!row || !canUseUpload(row, principal)) throw errors.uploadNotFound(`No upload session ${id}`);
-    return row;
+    throw errors.uploadNotFound(`No upload session ${id}`);
   }
 
   #assertActive(row: UploadRow): void {

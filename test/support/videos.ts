@@ -1,4 +1,6 @@
 import type { NewVideo } from '../../src/catalog/video-repository.ts';
+import { newId } from '../../src/platform/ids.ts';
+import type { TestApp } from './harness.ts';
 
 /** A `videos` row for tests that need one without an upload: a 2-s 320×180 H.264 video. */
 export function videoFixture(id: string, overrides: Partial<NewVideo> = {}): NewVideo {
@@ -24,4 +26,23 @@ export function videoFixture(id: string, overrides: Partial<NewVideo> = {}): New
     owner_key_id: null,
     ...overrides,
   };
+}
+
+/**
+ * A ready video without transcoding: a row (see videoFixture) with a finished encode and a master
+ * playlist in storage, so its API answer carries playback URLs that can be fetched. Returns the encode id.
+ */
+export async function seedReadyVideo(
+  t: TestApp,
+  id: string,
+  overrides: Partial<NewVideo> = {},
+): Promise<string> {
+  const encodeId = newId();
+  await t.app.videos.insert(t.app.database.db, videoFixture(id, overrides));
+  await t.app.videos.claimEncode(id, encodeId);
+  const outputs = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
+  if (!(await t.app.videos.finishEncode(id, encodeId, outputs, [])))
+    throw new Error(`could not finish ${id}`);
+  await t.app.store.put(`videos/${id}/${encodeId}/master.m3u8`, '#EXTM3U\n#EXT-X-VERSION:7\n');
+  return encodeId;
 }

@@ -151,7 +151,10 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
     test('a lapsed claim can be taken over, its old writer cannot record; a received chunk is final', async () => {
       const row = await first.insert(fixture.first.db, uploadRow());
       const expires = new Date(Date.now() + 3_600_000);
-      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd1', writer: 'w1' }, 0));
+      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd1', writer: 'w1' }, 60));
+      // Its writer died: the lease runs out (set in the past; the clock's resolution must not matter).
+      await sql`update upload_chunks set lease_until = now() - interval '1 second'
+        where upload_id = ${row.id} and idx = 0`.execute(fixture.first.db);
       assert.ok(await second.claimChunk(row.id, { idx: 0, size: 10, digest: 'd2', writer: 'w2' }, 60));
       assert.equal(await first.renewChunkClaim(row.id, 0, 'w1', 60), false);
       assert.equal(await first.recordChunk(row.id, { idx: 0, writer: 'w1', etag: null }, expires), false);
