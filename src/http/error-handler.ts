@@ -31,9 +31,9 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
   }
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
-    const code =
-      status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-    return new AppError(code, status, fastifyError.message, { cause: fastifyError.code });
+    const make =
+      status === 415 ? errors.unsupportedMediaType : status === 413 ? errors.payloadTooLarge : errors.badRequest;
+    return make(fastifyError.message, { cause: fastifyError.code });
   }
   return errors.internal('Something went wrong on the server; it has been logged');
 }

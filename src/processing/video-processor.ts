@@ -307,7 +307,7 @@ export class VideoProcessor {
 
   /** Failures no retry can fix, with the encoder log kept for operators. */
   #permanent(error: unknown): { error: AppError; log: string | null } | undefined {
-    if (error instanceof AppError && error.httpStatus === 422) return { error, log: null };
+    if (error instanceof AppError && error.permanent) return { error, log: null };
     if (error instanceof FfmpegError && classifyFfmpegFailure(error) === 'permanent') {
       return {
         error: errors.mediaUnsupported(

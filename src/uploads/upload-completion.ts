@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { VideoRepository } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
-import { AppError, errors } from '../errors.ts';
+import { AppError, errors, isErrorCode } from '../errors.ts';
 import { validateProbe } from '../media/probe.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
 import type { Db } from '../platform/db/database.ts';
@@ -72,7 +72,7 @@ export class UploadCompletion {
       const probe = await this.#verifyAndProbe(row);
       return await this.#createVideo(row, probe, (row.completion ?? {}) as CompleteUploadInput);
     } catch (error) {
-      if (error instanceof AppError && error.httpStatus === 422) {
+      if (error instanceof AppError && error.permanent) {
         await this.#reject(row, error);
       } else if (!(error instanceof AppError)) {
         // Transient (storage, database): leave the bytes and let the client retry.
@@ -167,7 +167,10 @@ function toStoredError(error: AppError): StoredError {
 /** The error a rejected completion ended with, as the first `complete` answered it. */
 export function storedErrorOf(row: UploadRow): AppError | undefined {
   const stored = row.completion_error as StoredError | null;
-  return stored ? new AppError(stored.code, stored.status, stored.message, stored.details) : undefined;
+  if (!stored) return undefined;
+  // Stored by an older release under a code since retired: answer as the media being unreadable.
+  const code = isErrorCode(stored.code) ? stored.code : 'MEDIA_UNREADABLE';
+  return new AppError(code, stored.message, stored.details);
 }
 
 function titleFromFilename(filename: string): string {
