@@ -305,7 +305,7 @@ async function runReel(t: TestApp, source: string): Promise<ReelRun> {
     }
     if (video.playable && firstPlayableS === null) firstPlayableS = now;
     if (video.playable && encodeDir === null) {
-      const row = await t.app.videos.find(videoId);
+      const row = await t.app.catalog.videos.find(videoId);
       if (row?.encode_id) {
         encodeDir = path.join(storage.root, 'videos', videoId, row.encode_id);
         topRung = (video.renditions as { name: string; height: number }[]).at(-1)?.name ?? null;
@@ -324,7 +324,7 @@ async function runReel(t: TestApp, source: string): Promise<ReelRun> {
       }
     }
     if (video.status === 'ready') {
-      const row = await t.app.videos.find(videoId);
+      const row = await t.app.catalog.videos.find(videoId);
       if (!row?.encode_id) throw new Error('ready without an encode id');
       const probe = await probeMedia(tools.ffprobe, source);
       return {

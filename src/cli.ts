@@ -3,14 +3,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApp, openDatabase } from './app.ts';
+import { createApp } from './app.ts';
+import { adminRequest, adminSocketAlive, startAdminSocket } from './auth/admin-socket.ts';
 import { type ApiKeyInfo, ApiKeys } from './auth/api-keys.ts';
 import type { Role } from './auth/principal.ts';
 import { saveCliCredentials } from './client/credentials.ts';
 import { type Config, ConfigError, cliCredentialsPath, loadConfig } from './config.ts';
 import { AppError, errors } from './errors.ts';
-import { adminRequest, adminSocketAlive, startAdminSocket } from './http/admin-socket.ts';
+import { openDatabase } from './platform/db/database.ts';
 import { migrate } from './platform/db/migrations.ts';
+import { startWorker } from './worker.ts';
 
 const USAGE = `reel — self-hosted video platform
 
@@ -87,7 +89,7 @@ async function serve(args: string[]): Promise<number> {
   };
   const admin = config.databaseUrl
     ? undefined
-    : await startAdminSocket(config.dataDir, app.apiKeys, serverUrl);
+    : await startAdminSocket(config.dataDir, app.auth.apiKeys, serverUrl);
   await app.http.listen({ port: config.port, host: config.host });
   if (config.workers.enabled) await app.startWorkers();
   const shutdown = onceShutdown(async () => {
@@ -121,10 +123,8 @@ async function worker(): Promise<number> {
     );
     return 1;
   }
-  const app = await createApp(config, { logger: { level: config.logLevel } });
-  await app.startWorkers();
-  app.http.log.info({ concurrency: config.workers.transcodeConcurrency }, 'worker started');
-  const shutdown = onceShutdown(() => app.close());
+  const worker = await startWorker(config, { logger: { level: config.logLevel } });
+  const shutdown = onceShutdown(() => worker.close());
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   return new Promise(() => {});

@@ -2,6 +2,9 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseHostPort } from './http/public-origin.ts';
+import type { StorageConfig } from './platform/storage/storage-config.ts';
+
+export type { LocalStorageConfig, S3StorageConfig } from './platform/storage/storage-config.ts';
 
 /** Typed, validated configuration. The only module that reads process.env. */
 export interface Config {
@@ -11,7 +14,7 @@ export interface Config {
   /** PostgreSQL connection string; absent → embedded PGlite under dataDir/db. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
-  storage: LocalStorageConfig | S3StorageConfig;
+  storage: StorageConfig;
   publicBaseUrl: string | undefined;
   logLevel: string;
   workers: { enabled: boolean; transcodeConcurrency: number };
@@ -68,21 +71,6 @@ export interface ProcessingConfig {
   segmentSeconds: number;
   preset: string;
   mp4Download: boolean;
-}
-
-export interface LocalStorageConfig {
-  kind: 'local';
-  root: string;
-}
-
-export interface S3StorageConfig {
-  kind: 's3';
-  bucket: string;
-  region: string;
-  endpoint: string | undefined;
-  forcePathStyle: boolean;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
 }
 
 export interface UploadLimits {

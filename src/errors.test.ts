@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError, ERROR_CATALOGUE, errors } from './errors.ts';
+import { type AppError, ERROR_CATALOGUE, errors } from './errors.ts';
 import { toAppError } from './http/error-handler.ts';
 
 describe('error catalogue', () => {
@@ -43,7 +43,10 @@ describe('toAppError', () => {
     Object.assign(new Error('from fastify'), { statusCode, code });
 
   test('Fastify’s own client errors map to catalogued codes', () => {
-    assert.equal(toAppError(fastifyError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')).code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(
+      toAppError(fastifyError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')).code,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     assert.equal(toAppError(fastifyError(413, 'FST_ERR_CTP_BODY_TOO_LARGE')).code, 'PAYLOAD_TOO_LARGE');
     const bad = toAppError(fastifyError(400, 'FST_ERR_CTP_EMPTY_JSON_BODY'));
     assert.equal(bad.code, 'BAD_REQUEST');

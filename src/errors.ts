@@ -90,7 +90,12 @@ const make =
 const makeRetryable =
   (code: ErrorCode) =>
   (retryAfterSeconds: number, message: string, details?: Details): AppError =>
-    new AppError(code, message, { ...details, retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) });
+    new AppError(
+      code,
+      message,
+      { ...details, retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
 
 /** Constructors for the codes, by what happened. */
 export const errors = {

@@ -34,12 +34,12 @@ describe('API keys and upload tokens', () => {
   });
 
   it('a revoked key stops working', async () => {
-    const { key, secret } = await t.app.apiKeys.create('temporary');
+    const { key, secret } = await t.app.auth.apiKeys.create('temporary');
     assert.equal(
       (await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret })).statusCode,
       201,
     );
-    await t.app.apiKeys.revoke(key.id);
+    await t.app.auth.apiKeys.revoke(key.id);
     const after = await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret });
     assert.equal(after.json().error.code, 'AUTH_INVALID');
   });
@@ -173,13 +173,16 @@ describe('service endpoints', () => {
   });
 
   it('a deleted private video is not revealed: 404 without a key, 410 with one', async () => {
-    await t.app.videos.insert(t.app.database.db, videoFixture('privatedel01', { visibility: 'private' }));
+    await t.app.catalog.videos.insert(
+      t.app.database.db,
+      videoFixture('privatedel01', { visibility: 'private' }),
+    );
     assert.equal(
       (await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null })).statusCode,
       404,
     );
     assert.equal((await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01' })).statusCode, 200);
-    await t.app.videos.markDeleted('privatedel01');
+    await t.app.catalog.videos.markDeleted('privatedel01');
     const anonymous = await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null });
     assert.equal(anonymous.statusCode, 404);
     assert.equal(anonymous.json().error.code, 'VIDEO_NOT_FOUND');

@@ -196,12 +196,12 @@ describe('authorization matrix', () => {
         SIGNED_URL_TTL_SECONDS: '3600',
       },
     });
-    const adminKey = (await t.app.apiKeys.list()).find((key) => key.name === 'test');
+    const adminKey = (await t.app.auth.apiKeys.list()).find((key) => key.name === 'test');
     assert.ok(adminKey);
     assert.equal(adminKey.role, 'admin');
     keyIds.admin = adminKey.id;
-    const owner = await t.app.apiKeys.create('owner', 'member');
-    const other = await t.app.apiKeys.create('other', 'member');
+    const owner = await t.app.auth.apiKeys.create('owner', 'member');
+    const other = await t.app.auth.apiKeys.create('other', 'member');
     assert.equal(owner.key.role, 'member');
     assert.equal(other.key.role, 'member');
     keyIds.owner = owner.key.id;

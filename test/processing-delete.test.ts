@@ -4,6 +4,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { VideoRepository } from '../src/catalog/video-repository.ts';
 import { probeMedia } from '../src/media/probe.ts';
+import { EncodeRepository } from '../src/processing/encode-repository.ts';
+import { processVideoJob } from '../src/processing/jobs.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { makeClip, mediaTools } from './support/media.ts';
 import { uploadVideo, waitForVideo } from './support/processing.ts';
@@ -84,7 +86,7 @@ describe('deleting a video while its job runs', () => {
       }
       return put(key, body, contentType);
     };
-    const processor = t.app.processor;
+    const processor = t.app.processing.processor;
     const handle = processor.handle.bind(processor);
     processor.handle = async (data, context) => {
       const list = runs.get(data.videoId) ?? [];
@@ -102,7 +104,7 @@ describe('deleting a video while its job runs', () => {
   after(() => t.close());
 
   async function assertStaysDeleted(id: string) {
-    const row = await t.app.videos.find(id);
+    const row = await t.app.catalog.videos.find(id);
     assert.equal(row?.status, 'deleted', `status ${row?.status}, error ${JSON.stringify(row?.error)}`);
     assert.equal(row?.playable, false);
     const get = await t.request({ method: 'GET', url: `/api/v1/videos/${id}`, auth: null });
@@ -123,7 +125,7 @@ describe('deleting a video while its job runs', () => {
     const clip = await makeClip(t.dir, { seconds: 2, name: 'before-ffmpeg.mp4' });
     const id = await uploadVideo(t, clip, { title });
     await held.reached; // the job has claimed the encode and is about to start ffmpeg
-    assert.ok((await t.app.videos.find(id))?.pending_encode_id);
+    assert.ok((await t.app.catalog.videos.find(id))?.pending_encode_id);
     const response = await t.request({ method: 'DELETE', url: `/api/v1/videos/${id}` });
     assert.equal(response.statusCode, 204, response.body);
     held.release();
@@ -151,7 +153,7 @@ describe('deleting a video while its job runs', () => {
     const clip = await makeClip(t.dir, { seconds: 2, name: 'missing-source.mp4' });
     const probe = await probeMedia(mediaTools().ffprobe, clip);
     const id = 'missingsrc01';
-    await t.app.videos.insert(
+    await t.app.catalog.videos.insert(
       t.app.database.db,
       videoFixture(id, {
         duration_seconds: probe.durationSeconds,
@@ -160,7 +162,7 @@ describe('deleting a video while its job runs', () => {
         source_key: 'sources/missing/original.mp4', // never written
       }),
     );
-    await t.app.queue.send('video.process', { videoId: id });
+    await t.app.queue.send(processVideoJob, { videoId: id, durationSeconds: probe.durationSeconds });
     const failed = await waitForVideo(t, id, (v) => v.status !== 'processing', 60_000);
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error.code, 'PROCESSING_FAILED', JSON.stringify(failed.error));
@@ -170,7 +172,7 @@ describe('deleting a video while its job runs', () => {
   });
 });
 
-describe('VideoRepository never changes a deleted video', () => {
+describe('EncodeRepository never changes a deleted video', () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp();
@@ -179,9 +181,10 @@ describe('VideoRepository never changes a deleted video', () => {
 
   it('markFailed, finishEncode, markPlayable, updateProgress and claimEncode leave the row as it was', async () => {
     const videos = new VideoRepository(t.app.database.db);
+    const encodes = new EncodeRepository(t.app.database.db);
     const id = 'deletedrow01';
     await videos.insert(t.app.database.db, videoFixture(id));
-    assert.deepEqual(await videos.claimEncode(id, 'encode000001'), { abandoned: null });
+    assert.deepEqual(await encodes.claimEncode(id, 'encode000001'), { abandoned: null });
     assert.ok(await videos.markDeleted(id));
     const deleted = await videos.find(id);
     assert.equal(deleted?.status, 'deleted');
@@ -199,20 +202,20 @@ describe('VideoRepository never changes a deleted video', () => {
       },
     ];
     const calls: Array<[string, () => Promise<unknown>]> = [
-      ['updateProgress', () => videos.updateProgress(id, 'encode000001', 50, 3)],
-      ['markPlayable', () => videos.markPlayable(id, 'encode000001', outputs, renditions)],
-      ['finishEncode', () => videos.finishEncode(id, 'encode000001', outputs, renditions)],
+      ['updateProgress', () => encodes.updateProgress(id, 'encode000001', 50, 3)],
+      ['markPlayable', () => encodes.markPlayable(id, 'encode000001', outputs, renditions)],
+      ['finishEncode', () => encodes.finishEncode(id, 'encode000001', outputs, renditions)],
       [
         'markFailed',
-        () => videos.markFailed(id, 'encode000001', { code: 'MEDIA_UNSUPPORTED', message: 'x' }, 'log'),
+        () => encodes.markFailed(id, 'encode000001', { code: 'MEDIA_UNSUPPORTED', message: 'x' }, 'log'),
       ],
-      ['claimEncode', () => videos.claimEncode(id, 'encode000002')],
+      ['claimEncode', () => encodes.claimEncode(id, 'encode000002')],
     ];
     for (const [name, call] of calls) {
       await call();
       assert.deepEqual(await videos.find(id), deleted, `${name} changed a deleted row`);
     }
-    assert.equal(await videos.finishEncode(id, 'encode000001', outputs, renditions), undefined);
-    assert.equal(await videos.claimEncode(id, 'encode000003'), undefined);
+    assert.equal(await encodes.finishEncode(id, 'encode000001', outputs, renditions), undefined);
+    assert.equal(await encodes.claimEncode(id, 'encode000003'), undefined);
   });
 });

@@ -3,11 +3,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Parser } from 'm3u8-parser';
-import type { EncodeOutputs } from '../src/catalog/video-repository.ts';
 import { planLadder } from '../src/media/ladder.ts';
 import { parseMediaPlaylist } from '../src/media/playlists.ts';
 import { parseProbe, probeMedia } from '../src/media/probe.ts';
 import type { LocalBlobStore } from '../src/platform/storage/local-blob-store.ts';
+import { processVideoJob } from '../src/processing/jobs.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { makeClip, mediaTools } from './support/media.ts';
 import { uploadVideo, waitForVideo } from './support/processing.ts';
@@ -49,7 +49,7 @@ describe('transcoding to an aligned HLS ladder', () => {
     const clip = await makeClip(t.dir, { seconds: 12, width: 640, height: 360, fps: 30 });
     videoId = await uploadVideo(t, clip, { title: 'Ladder' });
     video = await waitForVideo(t, videoId, (v) => v.status !== 'processing');
-    const row = await t.app.videos.find(videoId);
+    const row = await t.app.catalog.videos.find(videoId);
     encodeDir = (t.app.store as LocalBlobStore).pathOf(`videos/${videoId}/${row!.encode_id}`);
   });
   after(() => t.close());
@@ -142,7 +142,7 @@ describe('transcoding to an aligned HLS ladder', () => {
   });
 
   it('each rung decodes at its planned size and the source duration (±0.1 s)', async () => {
-    const row = await t.app.videos.find(videoId);
+    const row = await t.app.catalog.videos.find(videoId);
     const planned = planLadder(parseProbe(row!.probe));
     for (const rung of planned) {
       const probe = await probeMedia(mediaTools().ffprobe, path.join(encodeDir, rung.name, 'index.m3u8'));
@@ -169,8 +169,8 @@ describe('transcoding to an aligned HLS ladder', () => {
   });
 
   it('writes a non-black poster and a storyboard sprite with WebVTT tiles', async () => {
-    const row = await t.app.videos.find(videoId);
-    const outputs = row!.outputs as EncodeOutputs;
+    const row = await t.app.catalog.videos.find(videoId);
+    const outputs = row!.outputs!;
     assert.deepEqual(
       outputs.posters.map((p) => [p.width, p.height]),
       [[640, 360]],
@@ -186,7 +186,7 @@ describe('transcoding to an aligned HLS ladder', () => {
     const id = await uploadVideo(t, clip);
     const silent = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(silent.status, 'ready', JSON.stringify(silent.error));
-    const row = await t.app.videos.find(id);
+    const row = await t.app.catalog.videos.find(id);
     const dir = (t.app.store as LocalBlobStore).pathOf(`videos/${id}/${row!.encode_id}`);
     const master = parseMaster(await fs.readFile(path.join(dir, 'master.m3u8'), 'utf8'));
     for (const playlist of master.playlists) assert.match(playlist.attributes.CODECS, /^avc1\.[0-9a-f]{6}$/);
@@ -214,7 +214,7 @@ describe('transcoding to an aligned HLS ladder', () => {
         ['360p', 360, 640],
       ],
     );
-    const row = await t.app.videos.find(id);
+    const row = await t.app.catalog.videos.find(id);
     const dir = (t.app.store as LocalBlobStore).pathOf(`videos/${id}/${row!.encode_id}`);
     const probe = await probeMedia(mediaTools().ffprobe, path.join(dir, '360p', 'index.m3u8'));
     assert.deepEqual([probe.video?.displayWidth, probe.video?.displayHeight], [360, 640]);
@@ -225,7 +225,7 @@ describe('transcoding to an aligned HLS ladder', () => {
     const probe = await probeMedia(mediaTools().ffprobe, clip);
     await t.app.store.put('sources/broken/original.mp4', Buffer.alloc(300_000, 7));
     const id = 'brokenvideo1';
-    await t.app.videos.insert(
+    await t.app.catalog.videos.insert(
       t.app.database.db,
       videoFixture(id, {
         duration_seconds: probe.durationSeconds,
@@ -235,18 +235,18 @@ describe('transcoding to an aligned HLS ladder', () => {
         source_size: 300_000,
       }),
     );
-    await t.app.queue.send('video.process', { videoId: id });
+    await t.app.queue.send(processVideoJob, { videoId: id, durationSeconds: probe.durationSeconds });
     const failed = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error.code, 'MEDIA_UNSUPPORTED');
     assert.ok(failed.error.message.length > 10);
-    const row = await t.app.videos.find(id);
+    const row = await t.app.catalog.videos.find(id);
     assert.match(row!.processing_log ?? '', /Invalid data|moov atom not found/);
     assert.deepEqual(await t.app.store.list(`videos/${id}/`), []);
   });
 
   it('reprocess makes a new encode, keeps serving the old one until ready, then deletes it', async () => {
-    const before = await t.app.videos.find(videoId);
+    const before = await t.app.catalog.videos.find(videoId);
     const response = await t.request({ method: 'POST', url: `/api/v1/videos/${videoId}/reprocess` });
     assert.equal(response.statusCode, 202);
     const busy = await t.request({ method: 'POST', url: `/api/v1/videos/${videoId}/reprocess` });
@@ -257,7 +257,7 @@ describe('transcoding to an aligned HLS ladder', () => {
     assert.ok(during.json().playback.hls.includes(before!.encode_id!));
     const done = await waitForVideo(t, videoId, (v) => v.status !== 'processing');
     assert.equal(done.status, 'ready');
-    const afterRow = await t.app.videos.find(videoId);
+    const afterRow = await t.app.catalog.videos.find(videoId);
     assert.notEqual(afterRow!.encode_id, before!.encode_id);
     const keys = await t.app.store.list(`videos/${videoId}/`);
     assert.ok(keys.length > 0);
@@ -265,7 +265,7 @@ describe('transcoding to an aligned HLS ladder', () => {
   });
 
   it('delete removes the source, every output and thumbnail; the video answers 410', async () => {
-    const row = await t.app.videos.find(videoId);
+    const row = await t.app.catalog.videos.find(videoId);
     const response = await t.request({ method: 'DELETE', url: `/api/v1/videos/${videoId}` });
     assert.equal(response.statusCode, 204);
     assert.deepEqual(await t.app.store.list(`videos/${videoId}/`), []);
@@ -305,7 +305,7 @@ describe('transcoding with S3 storage (s3rver)', () => {
     const id = await uploadVideo(t, clip);
     const video = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(video.status, 'ready', JSON.stringify(video.error));
-    const row = await t.app.videos.find(id);
+    const row = await t.app.catalog.videos.find(id);
     const prefix = `videos/${id}/${row!.encode_id}/`;
     const keys = await t.app.store.list(prefix);
     for (const file of [

@@ -116,7 +116,7 @@ describe('upload client against a real server', () => {
     app = await createApp(loadConfig({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' }));
     await app.http.listen({ port: 0, host: '127.0.0.1' });
     baseUrl = `http://127.0.0.1:${(app.http.server.address() as AddressInfo).port}`;
-    apiKey = (await app.apiKeys.create('t')).secret;
+    apiKey = (await app.auth.apiKeys.create('t')).secret;
     // ≈ 3.3 MB: 13 chunks of 256 KiB.
     clip = await makeClip(dir, { seconds: 4, width: 1280, height: 720 });
   });

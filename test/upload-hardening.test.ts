@@ -118,7 +118,10 @@ describe('upload hardening', () => {
       json: { title: 'A title', description: 'two\nlines\r\nand\ttabs' },
     });
     assert.equal(complete.statusCode, 202, complete.body);
-    assert.equal((await t.app.videos.find(complete.json().videoId))?.description, 'two\nlines\r\nand\ttabs');
+    assert.equal(
+      (await t.app.catalog.videos.find(complete.json().videoId))?.description,
+      'two\nlines\r\nand\ttabs',
+    );
   });
 
   it('numbers are strict: a string size, or a chunk index spelled 01, 0x1 or 1e0, is refused', async () => {
@@ -248,7 +251,7 @@ describe('upload quotas', () => {
     t.request({ method: 'POST', url: '/api/v1/uploads', json: { ...newUpload, size }, auth });
 
   it('open sessions per key are capped (429), counting those opened with its upload tokens; aborting frees a slot', async () => {
-    const { secret } = await t.app.apiKeys.create('quota-a', 'member');
+    const { secret } = await t.app.auth.apiKeys.create('quota-a', 'member');
     const first = await create(1000, secret);
     assert.equal(first.statusCode, 201);
     for (let i = 0; i < 2; i++) {
@@ -263,14 +266,14 @@ describe('upload quotas', () => {
       .token;
     assert.equal((await create(1000, token)).json().error.code, 'UPLOAD_TOO_MANY_SESSIONS');
     // Another key has its own quota.
-    const { secret: other } = await t.app.apiKeys.create('quota-b', 'member');
+    const { secret: other } = await t.app.auth.apiKeys.create('quota-b', 'member');
     assert.equal((await create(1000, other)).statusCode, 201);
     await t.request({ method: 'DELETE', url: `/api/v1/uploads/${first.json().id}`, auth: secret });
     assert.equal((await create(1000, secret)).statusCode, 201);
   });
 
   it('reserved bytes per key are capped (413 UPLOAD_QUOTA_EXCEEDED)', async () => {
-    const { secret } = await t.app.apiKeys.create('bytes', 'member');
+    const { secret } = await t.app.auth.apiKeys.create('bytes', 'member');
     assert.equal((await create(6000, secret)).statusCode, 201);
     const over = await create(6000, secret);
     assert.equal(over.statusCode, 413, over.body);
@@ -279,7 +282,7 @@ describe('upload quotas', () => {
   });
 
   it('minting upload tokens is rate-limited per key', async () => {
-    const { secret } = await t.app.apiKeys.create('minter', 'member');
+    const { secret } = await t.app.auth.apiKeys.create('minter', 'member');
     const statuses = [];
     for (let i = 0; i < 6; i++) {
       statuses.push(
@@ -287,7 +290,7 @@ describe('upload quotas', () => {
       );
     }
     assert.deepEqual(statuses, [201, 201, 201, 201, 429, 429]);
-    const { secret: other } = await t.app.apiKeys.create('minter-2', 'member');
+    const { secret: other } = await t.app.auth.apiKeys.create('minter-2', 'member');
     assert.equal(
       (await t.request({ method: 'POST', url: '/api/v1/upload-tokens', auth: other })).statusCode,
       201,
@@ -299,7 +302,7 @@ describe('upload quotas', () => {
     await fs.mkdir(root, { recursive: true });
     const stats = await fs.statfs(root);
     const free = stats.bavail * stats.bsize;
-    const { secret } = await t.app.apiKeys.create('disk', 'admin');
+    const { secret } = await t.app.auth.apiKeys.create('disk', 'admin');
     const sessionsBefore = await t.app.database.db.selectFrom('uploads').select('id').execute();
     const tooBig = await t.request({
       method: 'POST',
@@ -324,7 +327,7 @@ describe('rate limits count an upload token against its key', () => {
   after(() => t.close());
 
   it('the key and the tokens it issued share one bucket', async () => {
-    const { secret } = await t.app.apiKeys.create('shared', 'member');
+    const { secret } = await t.app.auth.apiKeys.create('shared', 'member');
     const statuses = [];
     statuses.push(
       (await t.request({ method: 'POST', url: '/api/v1/uploads', json: newUpload, auth: secret })).statusCode,

@@ -56,7 +56,7 @@ for (const storage of ['local', 's3'] as const) {
 
         const complete = await t.request({ method: 'POST', url: `/api/v1/uploads/${session.id}/complete` });
         assert.equal(complete.statusCode, 202, complete.body);
-        const video = await t.app.videos.find(complete.json().videoId);
+        const video = await t.app.catalog.videos.find(complete.json().videoId);
         const stored = createHash('sha256');
         await pipeline(await t.app.store.read(video!.source_key), stored);
         assert.deepEqual(

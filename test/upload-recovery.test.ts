@@ -50,16 +50,20 @@ describe('completions abandoned by a dead process', () => {
     assert.equal(answer.statusCode, 409, answer.body);
     assert.equal(answer.json().error.code, 'UPLOAD_COMPLETION_IN_PROGRESS');
     assert.ok(Number(answer.headers['retry-after']) >= 1);
-    assert.equal(await t.app.uploads.recoverStaleCompletions(), 0, 'a live completion is not taken over');
+    assert.equal(
+      await t.app.uploads.service.recoverStaleCompletions(),
+      0,
+      'a live completion is not taken over',
+    );
   });
 
   it('the sweeper finishes a stale completion with the input its client sent; the retry then gets that video', async () => {
     const id = await fullyUploaded(file);
     await crashedWhileCompleting(id, { title: 'Sent before the crash', tags: ['kept'] }, 60_000);
-    assert.equal(await t.app.uploads.recoverStaleCompletions(), 1);
+    assert.equal(await t.app.uploads.service.recoverStaleCompletions(), 1);
     const status = (await t.request({ method: 'GET', url: `/api/v1/uploads/${id}` })).json();
     assert.equal(status.state, 'completed');
-    const video = await t.app.videos.find(status.videoId);
+    const video = await t.app.catalog.videos.find(status.videoId);
     assert.equal(video?.title, 'Sent before the crash');
     assert.deepEqual(video?.tags, ['kept']);
     const retry = await complete(id, { title: 'A retry' });
@@ -78,7 +82,7 @@ describe('completions abandoned by a dead process', () => {
     await crashedWhileCompleting(id, { title: 'First call' }, 60_000);
     const retry = await complete(id, { title: 'First call' });
     assert.equal(retry.statusCode, 202, retry.body);
-    assert.equal((await t.app.videos.find(retry.json().videoId))?.title, 'First call');
+    assert.equal((await t.app.catalog.videos.find(retry.json().videoId))?.title, 'First call');
   });
 
   it('a rejected completion answers every retry with its first error, not a state conflict', async () => {
@@ -88,7 +92,7 @@ describe('completions abandoned by a dead process', () => {
     ]);
     const id = await fullyUploaded(fake);
     await crashedWhileCompleting(id, {}, 60_000);
-    assert.equal(await t.app.uploads.recoverStaleCompletions(), 1);
+    assert.equal(await t.app.uploads.service.recoverStaleCompletions(), 1);
     for (let attempt = 0; attempt < 2; attempt++) {
       const retry = await complete(id);
       assert.equal(retry.statusCode, 422, retry.body);

@@ -232,7 +232,7 @@ describe('upload rejections store nothing', () => {
     const late = await putChunk(t, session.id, 1, chunkOf(file, chunkSize, 1));
     assert.equal(late.statusCode, 410);
     assert.equal(late.json().error.code, 'UPLOAD_EXPIRED');
-    assert.ok((await t.app.uploads.sweepExpired()) >= 1);
+    assert.ok((await t.app.uploads.service.sweepExpired()) >= 1);
     const after = await t.request({ method: 'GET', url: `/api/v1/uploads/${session.id}` });
     assert.equal(after.json().state, 'expired');
     const complete = await t.request({

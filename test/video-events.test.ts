@@ -82,7 +82,7 @@ async function listen(t: TestApp): Promise<string> {
 }
 
 function insertVideo(t: TestApp, id: string) {
-  return t.app.videos.insert(t.app.database.db, videoFixture(id));
+  return t.app.catalog.videos.insert(t.app.database.db, videoFixture(id));
 }
 
 function setVideo(
@@ -100,7 +100,7 @@ function setVideo(
 /** Counts every read of the videos table the repository makes: per-row and batched alike. */
 function countVideoReads(t: TestApp): { reads: number } {
   const counter = { reads: 0 };
-  const repository = t.app.videos as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const repository = t.app.catalog.videos as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ['find', 'findSummary', 'findSummaries']) {
     const original = repository[name];
     if (typeof original !== 'function') continue;
@@ -214,7 +214,7 @@ describe('video events: one database poll per process, configured CORS, lifecycl
     c.after(() => stream.close());
     await waitFor('the first progress', () => stream.events.length === 1);
     // What DELETE /api/v1/videos/:id does to the row (a tombstone), without its ownership rules.
-    assert.ok(await t.app.videos.markDeleted('deletedvid01'));
+    assert.ok(await t.app.catalog.videos.markDeleted('deletedvid01'));
     assert.equal(await within(stream.ended, 5000, 'the stream ends after delete'), 'ended');
     assert.deepEqual(
       stream.events.map((e) => [e.event, e.data.status]),

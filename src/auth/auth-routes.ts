@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Authenticator } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
+import { type Authenticator, principalOf } from './authenticator.ts';
 import { ownerKeyId } from './principal.ts';
 import type { UploadTokens } from './upload-tokens.ts';
 
@@ -28,6 +28,6 @@ export async function authRoutes(
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await options.tokens.issue(ownerKeyId(request.principal!))),
+      reply.status(201).send(await options.tokens.issue(ownerKeyId(principalOf(request)))),
   );
 }

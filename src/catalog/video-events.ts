@@ -52,10 +52,10 @@ export interface VideoEventRouteOptions {
   /** The access check: the video this request may see, or throws (404 private/unknown, 410 deleted). */
   authorize(request: IdRequest): Promise<VideoSummary>;
   /**
-   * Re-checks access on every fresh row (no query): a video this request may no longer read (made
-   * private) ends the stream without a word, as an unknown id would. Default: always readable.
+   * Re-checks access on every fresh row (no query): a video this request may no longer see (made
+   * private) ends the stream without a word, as an unknown id would.
    */
-  canRead?(row: VideoSummary, request: FastifyRequest): boolean;
+  canRead(row: VideoSummary, request: FastifyRequest): boolean;
   toApi(row: VideoSummary, request: FastifyRequest): VideoApi;
   /** SSE_MAX_CONNECTIONS_PER_IP: open streams per client address (this process). */
   maxConnectionsPerIp: number;
@@ -84,8 +84,6 @@ const CAP_RETRY_AFTER_SECONDS = 5;
  */
 export async function videoEventRoutes(parent: FastifyInstance, options: VideoEventRouteOptions) {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { feed } = options;
-  const keepAliveMs = options.keepAliveMs ?? 15_000;
   const perIp = new ConcurrencyGate(options.maxConnectionsPerIp, CAP_RETRY_AFTER_SECONDS);
   /** Ends each open stream; resolves once its response has finished (its socket is then idle). */
   const open = new Set<() => Promise<void>>();
@@ -123,64 +121,92 @@ export async function videoEventRoutes(parent: FastifyInstance, options: VideoEv
         release();
         throw error;
       }
-
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        ...replyHeaders(reply), // CORS (Access-Control-Allow-Origin, Vary: Origin…) and security headers
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+      const stream = openStream(reply, () => {
+        open.delete(stream.finish);
+        release();
       });
-      const send = (event: string, data: unknown) =>
-        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-
-      let unsubscribe: (() => void) | undefined;
-      let keepAlive: NodeJS.Timeout | undefined;
-      let finished = false;
-      const ended = new Promise<void>((resolve) => {
-        raw.once('finish', resolve);
-        raw.once('close', resolve);
-      });
-      const finish = () => {
-        if (!finished) {
-          finished = true;
-          open.delete(finish);
-          unsubscribe?.();
-          clearInterval(keepAlive);
-          release();
-          if (!raw.writableEnded) raw.end();
-        }
-        return ended;
-      };
-      open.add(finish);
-      raw.on('close', finish); // the client left, or the response ended
-      raw.on('error', finish);
-
-      let state: EventState | undefined;
-      const push = (video: VideoApi) => {
-        const next = nextEvents(state, video);
-        state = next.state;
-        for (const { event, data } of next.events) send(event, data);
-        if (next.done) finish();
-      };
-      push(options.toApi(first, request));
-      if (finished) return;
-
-      const id = request.params.id;
-      unsubscribe = feed.subscribe(id, (row) => {
-        if (finished) return;
-        if (row && options.canRead && !options.canRead(row, request)) finish();
-        else if (row) push(options.toApi(row, request));
-        else {
-          // No row at all (never happens today: deletion keeps a tombstone row): the video is gone.
-          send('deleted', { id, status: 'deleted' });
-          finish();
-        }
-      });
-      keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs);
-      keepAlive.unref();
+      open.add(stream.finish);
+      followVideo(stream, request, first, options);
     },
   );
+}
+
+/** One open event stream on a hijacked reply. */
+interface EventStream {
+  send(event: string, data: unknown): void;
+  /** A comment line: keeps proxies from closing an idle stream. */
+  comment(text: string): void;
+  /** Ends the stream (once); resolves when the response has finished, its socket then idle. */
+  finish(): Promise<void>;
+  readonly finished: boolean;
+  /** Runs when the stream finishes, for whatever reason. */
+  onFinish(cleanup: () => void): void;
+}
+
+function openStream(reply: FastifyReply, released: () => void): EventStream {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...replyHeaders(reply), // CORS (Access-Control-Allow-Origin, Vary: Origin…) and security headers
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const cleanups: Array<() => void> = [released];
+  const ended = new Promise<void>((resolve) => {
+    raw.once('finish', resolve);
+    raw.once('close', resolve);
+  });
+  let finished = false;
+  const stream: EventStream = {
+    send: (event, data) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    comment: (text) => raw.write(`: ${text}\n\n`),
+    finish() {
+      if (!finished) {
+        finished = true;
+        for (const cleanup of cleanups) cleanup();
+        if (!raw.writableEnded) raw.end();
+      }
+      return ended;
+    },
+    get finished() {
+      return finished;
+    },
+    onFinish: (cleanup) => cleanups.push(cleanup),
+  };
+  raw.on('close', stream.finish); // the client left, or the response ended
+  raw.on('error', stream.finish);
+  return stream;
+}
+
+/** Sends the video's events as it changes (from the shared feed) until a final one or until it may not be seen. */
+function followVideo(
+  stream: EventStream,
+  request: IdRequest,
+  first: VideoSummary,
+  options: VideoEventRouteOptions,
+): void {
+  let state: EventState | undefined;
+  const push = (video: VideoApi) => {
+    const next = nextEvents(state, video);
+    state = next.state;
+    for (const { event, data } of next.events) stream.send(event, data);
+    if (next.done) void stream.finish();
+  };
+  push(options.toApi(first, request));
+  if (stream.finished) return;
+  // A deleted video keeps a tombstone row (status `deleted` → the final event); no row at all is
+  // treated the same way as a video this request may no longer see.
+  const unsubscribe = options.feed.subscribe(request.params.id, (row) => {
+    if (stream.finished) return;
+    if (row && options.canRead(row, request)) push(options.toApi(row, request));
+    else void stream.finish();
+  });
+  const keepAlive = setInterval(() => stream.comment('keep-alive'), options.keepAliveMs ?? 15_000);
+  keepAlive.unref();
+  stream.onFinish(() => {
+    unsubscribe();
+    clearInterval(keepAlive);
+  });
 }

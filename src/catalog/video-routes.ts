@@ -1,14 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { canReadVideo } from '../auth/policy.ts';
-import type { Authenticator } from '../http/auth.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { canView } from '../auth/policy.ts';
 import { publicBaseUrl } from '../http/public-origin.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
-import { videoToApi } from './video-api.ts';
-import { type VideoEventRouteOptions, videoEventRoutes } from './video-events.ts';
-import type { VideoSummary } from './video-repository.ts';
+import { type VideoApi, VideoSchema, videoToApi } from './video-api.ts';
+import type { VideoChangeFeed } from './video-change-feed.ts';
+import { videoEventRoutes } from './video-events.ts';
+import { type VideoSummary, videoFacts } from './video-repository.ts';
 import type { VideoService } from './video-service.ts';
 
 export interface VideoRouteOptions {
@@ -16,82 +17,96 @@ export interface VideoRouteOptions {
   auth: Authenticator;
   publicBaseUrl: string | undefined;
   /** Hosts a request may name for absolute URLs (ALLOWED_HOSTS); others get relative URLs. */
-  allowedHosts?: readonly string[];
-  /** Signs the playback URLs of private videos. */
+  allowedHosts: readonly string[];
+  /** The playback URLs of a video (signed for private videos). */
   links: MediaLinks;
-  /** The event stream: the process-wide change feed and the per-IP cap (SSE_MAX_CONNECTIONS_PER_IP). */
-  events: Pick<VideoEventRouteOptions, 'feed' | 'maxConnectionsPerIp'>;
+  /** The process-wide change feed and the per-IP cap of event streams (SSE_MAX_CONNECTIONS_PER_IP). */
+  events: { feed: VideoChangeFeed; maxConnectionsPerIp: number };
 }
 
+const PRIVATE_NOTE =
+  "A private video needs its owner's API key or an admin key (`Authorization: Bearer <key>`); to " +
+  'anyone else it answers 404 VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed ' +
+  'and expire (SIGNED_URL_TTL_SECONDS).';
+
+type Presenter = (row: VideoSummary, request: FastifyRequest) => VideoApi;
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+const tags = ['videos'];
+const params = Type.Object({ id: IdParam });
+const video = Type.Ref('Video');
+
+/** One video by id: read, follow (events), reprocess, delete. */
 export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOptions): Promise<void> {
+  parent.addSchema(VideoSchema);
+  const toApi: Presenter = (row, request) =>
+    videoToApi(
+      row,
+      publicBaseUrl(
+        { configured: options.publicBaseUrl, protocol: request.protocol, host: request.host },
+        options.allowedHosts,
+      ),
+      options.links,
+    );
+  await readRoutes(parent, options, toApi);
+  manageRoutes(parent, options, toApi);
+}
+
+async function readRoutes(parent: FastifyInstance, options: VideoRouteOptions, toApi: Presenter) {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { service, auth } = options;
-  const tags = ['videos'];
-  const params = Type.Object({ id: IdParam });
-  const baseUrl = (request: FastifyRequest) =>
-    publicBaseUrl(
-      { configured: options.publicBaseUrl, protocol: request.protocol, host: request.host },
-      options.allowedHosts ?? [],
-    );
-  const toApi = (row: VideoSummary, request: FastifyRequest) =>
-    videoToApi(row, baseUrl(request), options.links);
   // Reading a video needs no credentials, but credentials that are sent must be valid (401 otherwise),
-  // whichever video is asked for. Who may read which video is auth/policy.ts's decision.
-  const credentialsIfSent = auth.credentialsIfSent;
-  const readable = (request: FastifyRequest & { params: { id: string } }) =>
-    service.get(request.params.id, request.principal);
-  const privateNote =
-    "A private video needs its owner's API key or an admin key (`Authorization: Bearer <key>`); to " +
-    'anyone else it answers 404 VIDEO_NOT_FOUND, like an unknown id. Its `playback.*` URLs are signed ' +
-    'and expire (SIGNED_URL_TTL_SECONDS).';
-
+  // whichever video is asked for. Who may see which video is auth/policy.ts's decision.
+  const readable = (request: IdRequest) => service.get(request.params.id, request.principal);
   app.get(
     '/api/v1/videos/:id',
     {
       schema: {
         tags,
         summary: 'A video: status, progress, metadata, renditions and playback URLs',
-        description: privateNote,
+        description: PRIVATE_NOTE,
         params,
-        response: errorResponses(401, 404, 410),
+        response: { 200: video, ...errorResponses(401, 404, 410) },
       },
-      preHandler: credentialsIfSent,
+      preHandler: auth.credentialsIfSent,
     },
     async (request) => toApi(await readable(request), request),
   );
-
   // The event stream (its own file): one database poll per process feeds every listener.
   await app.register(videoEventRoutes, {
     ...options.events,
-    preHandler: credentialsIfSent,
+    preHandler: auth.credentialsIfSent,
     authorize: readable,
-    canRead: (row, request) => canReadVideo(row, request.principal),
+    canRead: (row, request) => canView(videoFacts(row), request.principal),
     toApi,
   });
+}
 
+function manageRoutes(parent: FastifyInstance, options: VideoRouteOptions, toApi: Presenter) {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { service, auth } = options;
+  const security = [{ bearer: [] }];
   app.post(
     '/api/v1/videos/:id/reprocess',
     {
       preHandler: auth.requireKey,
       schema: {
         tags,
-        security: [{ bearer: [] }],
+        security,
         summary: 'Transcode again; the current output is served until the new one is ready, then deleted',
         params,
-        response: errorResponses(401, 403, 404, 409, 410),
+        response: { 202: video, ...errorResponses(401, 403, 404, 409, 410) },
       },
     },
     async (request, reply) =>
       reply.status(202).send(toApi(await service.reprocess(request.params.id, request.principal), request)),
   );
-
   app.delete(
     '/api/v1/videos/:id',
     {
       preHandler: auth.requireKey,
       schema: {
         tags,
-        security: [{ bearer: [] }],
+        security,
         summary: 'Delete the video: its source, every output and every thumbnail',
         params,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 410) },

@@ -1,33 +1,35 @@
-import { canManageVideo, canReadVideo, type Viewer } from '../auth/policy.ts';
+import { canManageVideo, canView, type Viewer } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
+import { videoPrefix } from '../media/storage-layout.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
-import { transactionExecutor } from '../platform/db/database.ts';
-import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
-import { processingJobOptions } from '../processing/job-options.ts';
-import type { VideoRepository, VideoSummary } from './video-repository.ts';
+import type { RequestProcessing } from '../processing/jobs.ts';
+import { type VideoRepository, type VideoSummary, videoFacts } from './video-repository.ts';
 
-/** Video lifecycle operations beyond upload: re-transcode and delete. */
+export interface VideoServiceDeps {
+  db: Db;
+  videos: VideoRepository;
+  store: BlobStore;
+  requestProcessing: RequestProcessing;
+  clock: Clock;
+}
+
+/** Reading one video, and its lifecycle beyond upload: re-transcode and delete. */
 export class VideoService {
-  readonly #db: Db;
-  readonly #videos: VideoRepository;
-  readonly #store: BlobStore;
-  readonly #queue: JobQueue;
+  readonly #deps: VideoServiceDeps;
 
-  constructor(deps: { db: Db; videos: VideoRepository; store: BlobStore; queue: JobQueue }) {
-    this.#db = deps.db;
-    this.#videos = deps.videos;
-    this.#store = deps.store;
-    this.#queue = deps.queue;
+  constructor(deps: VideoServiceDeps) {
+    this.#deps = deps;
   }
 
   /**
-   * A video this viewer may read (see auth/policy.ts). One it may not read answers 404 exactly like an
-   * unknown id, deleted or not: its existence is not revealed. A deleted one it may read answers 410.
+   * A video this viewer may see (auth/policy.ts). One it may not see answers 404 exactly like an
+   * unknown id, deleted or not: its existence is not revealed. A deleted one it may see answers 410.
    */
   async get(id: string, viewer: Viewer): Promise<VideoSummary> {
-    const row = await this.#videos.findSummary(id);
-    if (!row || !canReadVideo(row, viewer)) throw errors.videoNotFound(`No video ${id}`);
+    const row = await this.#deps.videos.findSummary(id);
+    if (!row || !canView(videoFacts(row), viewer)) throw errors.videoNotFound(`No video ${id}`);
     if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
     return row;
   }
@@ -35,7 +37,7 @@ export class VideoService {
   /** A video this viewer may change: others' public videos are read-only (403), the rest hidden (404). */
   async #manageable(id: string, viewer: Viewer): Promise<VideoSummary> {
     const row = await this.get(id, viewer);
-    if (!canManageVideo(row, viewer)) {
+    if (!canManageVideo(videoFacts(row), viewer)) {
       if (row.visibility === 'public') throw errors.forbidden('This video belongs to another API key');
       throw errors.videoNotFound(`No video ${id}`);
     }
@@ -46,7 +48,7 @@ export class VideoService {
   async reprocess(id: string, viewer: Viewer): Promise<VideoSummary> {
     const row = await this.#manageable(id, viewer);
     if (row.status === 'processing') throw errors.videoBusy('The video is already being processed');
-    return this.#db.transaction().execute(async (tx) => {
+    return this.#deps.db.transaction().execute(async (tx) => {
       const updated = await tx
         .updateTable('videos')
         .set({
@@ -54,21 +56,14 @@ export class VideoService {
           progress_percent: 0,
           eta_seconds: null,
           error: null,
-          updated_at: new Date(),
+          updated_at: this.#deps.clock.now(),
         })
         .where('id', '=', id)
         .where('status', 'in', ['ready', 'failed'])
         .returningAll()
         .executeTakeFirst();
       if (!updated) throw errors.videoBusy('The video is already being processed');
-      await this.#queue.send(
-        'video.process',
-        { videoId: id },
-        {
-          tx: transactionExecutor(tx),
-          ...processingJobOptions(row.duration_seconds),
-        },
-      );
+      await this.#deps.requestProcessing(tx, { id, durationSeconds: row.duration_seconds });
       return updated;
     });
   }
@@ -76,9 +71,9 @@ export class VideoService {
   /** Removes the source, every encode and every thumbnail; the id answers 410 from then on. */
   async delete(id: string, viewer: Viewer): Promise<void> {
     await this.#manageable(id, viewer);
-    const row = await this.#videos.markDeleted(id);
+    const row = await this.#deps.videos.markDeleted(id);
     if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
-    await this.#store.deletePrefix(`videos/${id}/`);
-    await this.#store.delete(row.source_key);
+    await this.#deps.store.deletePrefix(videoPrefix(id));
+    await this.#deps.store.delete(row.source_key);
   }
 }

@@ -32,7 +32,11 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
     const make =
-      status === 415 ? errors.unsupportedMediaType : status === 413 ? errors.payloadTooLarge : errors.badRequest;
+      status === 415
+        ? errors.unsupportedMediaType
+        : status === 413
+          ? errors.payloadTooLarge
+          : errors.badRequest;
     return make(fastifyError.message, { cause: fastifyError.code });
   }
   return errors.internal('Something went wrong on the server; it has been logged');

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { errors } from '../errors.ts';
-import { bearerToken } from './auth.ts';
+import { bearerToken } from './bearer.ts';
 
 export interface MetricsRouteOptions {
   metrics: Registry;

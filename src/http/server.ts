@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { errors } from '../errors.ts';
 import { installErrorHandling } from './error-handler.ts';
@@ -11,7 +11,8 @@ import { ErrorBody } from './schemas.ts';
 import { strictBodyValidators } from './validators.ts';
 
 export interface ServerOptions {
-  logger: FastifyServerOptions['logger'];
+  /** The process's logger (Fastify adds its request serializers). */
+  logger: FastifyBaseLogger;
   redis: Redis | undefined;
   /** Chunk bodies are streamed, not parsed; this bounds the JSON bodies only. */
   bodyLimit?: number;
@@ -31,7 +32,7 @@ export interface ServerOptions {
 /** Fastify with Reel's cross-cutting concerns; routes are registered by the caller. */
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy || false,
     requestTimeout: options.requestTimeoutMs ?? 600_000,

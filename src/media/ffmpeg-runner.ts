@@ -1,149 +1,17 @@
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
+import { type RunResult, redactStrings, run, SpawnError } from '../platform/process/run.ts';
+import { avcConfig } from './avcc.ts';
+import { FfmpegError, ffmpegFailure, stderrTail } from './ffmpeg-failure.ts';
+import { createProgressParser, type FfmpegProgress } from './ffmpeg-progress.ts';
+
+// Importers outside media/ take the error type and its classifier from here, with the runner.
+export { classifyFfmpegFailure, FfmpegError } from './ffmpeg-failure.ts';
 
 /*
- * Spawning ffmpeg (and ffprobe) with an argument array: progress from `-progress pipe:1`, the tail of
- * stderr for diagnosis, SIGKILL on abort or timeout, and one error type whose reason and stderr say
- * whether a retry can help (classifyFfmpegFailure).
+ * Running ffmpeg (and ffprobe) through platform/process/run: progress from `-progress pipe:1`, the
+ * tail of stderr for diagnosis, SIGKILL on abort or timeout, and one error type whose reason and
+ * stderr say whether a retry can help (classifyFfmpegFailure).
  */
-
-// ---------- progress ----------
-
-export interface FfmpegProgress {
-  /** Output time reached, in seconds; null when ffmpeg reports N/A. */
-  outTimeSeconds: number | null;
-  /** Encoding speed as a multiple of realtime ('1.23x' → 1.23); null when N/A. */
-  speed: number | null;
-  /** Frames written so far; null when missing. */
-  frame: number | null;
-  /** True on the last block (`progress=end`). */
-  done: boolean;
-}
-
-export interface ProgressParser {
-  /** Feeds a chunk of stdout (any split); returns the blocks completed by it. */
-  push(chunk: string): FfmpegProgress[];
-}
-
-/**
- * A stateful parser for ffmpeg's `-progress` output: key=value lines, each block ended by
- * `progress=continue` or `progress=end`. Chunks may split lines and blocks anywhere.
- */
-export function createProgressParser(): ProgressParser {
-  let pending = '';
-  let fields = new Map<string, string>();
-  return {
-    push(chunk) {
-      pending += chunk;
-      const lines = pending.split(/\r?\n/);
-      pending = lines.pop() ?? '';
-      const blocks: FfmpegProgress[] = [];
-      for (const line of lines) {
-        const eq = line.indexOf('=');
-        if (eq <= 0) continue;
-        const key = line.slice(0, eq).trim();
-        const value = line.slice(eq + 1).trim();
-        if (key !== 'progress') {
-          fields.set(key, value);
-          continue;
-        }
-        blocks.push(progressBlock(fields, value === 'end'));
-        fields = new Map();
-      }
-      return blocks;
-    },
-  };
-}
-
-/** Parses complete `-progress` blocks from text (a trailing incomplete block is ignored). Pure. */
-export function parseProgress(text: string): FfmpegProgress[] {
-  return createProgressParser().push(text);
-}
-
-function progressBlock(fields: Map<string, string>, done: boolean): FfmpegProgress {
-  // out_time_ms is in microseconds too (a long-standing misnomer). When both are N/A, so is out_time.
-  const micros = finite(fields.get('out_time_us')) ?? finite(fields.get('out_time_ms'));
-  const speedMatch = /^(\d+(?:\.\d+)?(?:e[+-]?\d+)?)x$/i.exec(fields.get('speed') ?? '');
-  return {
-    outTimeSeconds: micros === null ? null : Math.max(0, micros / 1_000_000),
-    speed: speedMatch ? Number(speedMatch[1]) : null,
-    frame: finite(fields.get('frame')),
-    done,
-  };
-}
-
-function finite(value: string | undefined): number | null {
-  if (value === undefined || !/^-?\d+(?:\.\d+)?$/.test(value)) return null;
-  const parsed = Number(value);
-  return Number.isFinite(parsed) ? parsed : null;
-}
-
-// ---------- errors ----------
-
-export type FfmpegFailureReason = 'exit' | 'aborted' | 'timeout' | 'spawn';
-
-/** A failed ffmpeg/ffprobe run. `stderrTail` is the end of its stderr (signed URLs' queries removed). */
-export class FfmpegError extends Error {
-  readonly reason: FfmpegFailureReason;
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stderrTail: string;
-  /** The spawn error's code (ENOENT, EACCES, EAGAIN…) when reason is 'spawn'. */
-  readonly spawnCode: string | null;
-
-  constructor(
-    message: string,
-    fields: {
-      reason: FfmpegFailureReason;
-      exitCode?: number | null;
-      signal?: NodeJS.Signals | null;
-      stderrTail?: string;
-      spawnCode?: string | null;
-      cause?: unknown;
-    },
-  ) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
-    this.name = 'FfmpegError';
-    this.reason = fields.reason;
-    this.exitCode = fields.exitCode ?? null;
-    this.signal = fields.signal ?? null;
-    this.stderrTail = fields.stderrTail ?? '';
-    this.spawnCode = fields.spawnCode ?? null;
-  }
-}
-
-/** Failures of the machine, the disk or the network: the same input may well work on a retry. */
-const TRANSIENT_PATTERNS: readonly RegExp[] = [
-  /No space left on device|Cannot allocate memory|Resource temporarily unavailable/i,
-  /Input\/output error|\bI\/O error|Operation timed out|received signal \d+/i,
-  /Connection (?:refused|reset|timed out)|Network is unreachable|No route to host/i,
-  /Server returned 5(?:\d\d|XX)|Failed to resolve hostname|Temporary failure in name resolution/i,
-];
-
-/** Failures that the same input and arguments will always reproduce. */
-const PERMANENT_PATTERNS: readonly RegExp[] = [
-  /Invalid data found when processing input|moov atom not found|EBML header parsing failed/i,
-  /could not find codec parameters|Decoder \(codec [^)]*\) not found|Unsupported codec/i,
-  /does not contain any stream|Stream map '[^']*' matches no streams|No such file or directory/i,
-  /Error while opening encoder|Invalid argument|No such filter/i,
-  /Unrecognized option|Option not found|Error parsing options/i,
-];
-
-/**
- * Whether retrying a failed run can help. Transient: aborted, timed out, could not spawn, killed by a
- * signal, out of disk or memory, network or I/O errors. Permanent: the input is not decodable media,
- * or the arguments are wrong for it. Unknown non-zero exits count as transient (retries are bounded).
- * Pure.
- */
-export function classifyFfmpegFailure(error: FfmpegError): 'permanent' | 'transient' {
-  if (error.reason !== 'exit' || error.signal !== null) return 'transient';
-  const stderr = error.stderrTail;
-  if (TRANSIENT_PATTERNS.some((pattern) => pattern.test(stderr))) return 'transient';
-  if (PERMANENT_PATTERNS.some((pattern) => pattern.test(stderr))) return 'permanent';
-  return 'transient';
-}
-
-// ---------- running ----------
 
 export interface RunOptions {
   /** Aborting kills the process (SIGKILL) and rejects with reason 'aborted'. */
@@ -154,9 +22,6 @@ export interface RunOptions {
   timeoutMs?: number;
   cwd?: string;
 }
-
-const STDERR_TAIL_LINES = 60;
-const STDERR_TAIL_CHARS = 8 * 1024;
 
 /**
  * Runs ffmpeg with an argument array (no shell, stdin closed), reporting progress from stdout when
@@ -170,9 +35,12 @@ export async function runFfmpeg(
 ): Promise<{ stderrTail: string }> {
   const parser = createProgressParser();
   const { onProgress } = options;
-  const result = await execute(ffmpegPath, args, options, (chunk) => {
-    const blocks = parser.push(chunk.toString('latin1'));
-    if (onProgress) for (const block of blocks) onProgress(block);
+  const result = await execute(ffmpegPath, args, options, {
+    maxOutput: 0, // progress is parsed as it comes, nothing to keep
+    onStdout: (chunk) => {
+      const blocks = parser.push(chunk.toString('latin1'));
+      if (onProgress) for (const block of blocks) onProgress(block);
+    },
   });
   return { stderrTail: result.stderrTail };
 }
@@ -186,120 +54,44 @@ export async function runAndCapture(
   args: readonly string[],
   options: Omit<RunOptions, 'onProgress'> & { maxBytes?: number } = {},
 ): Promise<{ stdout: Buffer; truncated: boolean; stderrTail: string }> {
-  const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  const result = await execute(command, args, options, (chunk) => {
-    const room = maxBytes - size;
-    if (chunk.length > room) truncated = true;
-    if (room <= 0) return;
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    chunks.push(kept);
-    size += kept.length;
-  });
-  return { stdout: Buffer.concat(chunks), truncated, stderrTail: result.stderrTail };
+  const result = await execute(command, args, options, { maxOutput: options.maxBytes ?? 16 * 1024 * 1024 });
+  return { stdout: result.stdout, truncated: result.truncated, stderrTail: result.stderrTail };
 }
 
-function execute(
+/** run() with the runner's rules: URL queries redacted, anything but a clean exit 0 an FfmpegError. */
+async function execute(
   command: string,
   args: readonly string[],
-  options: Omit<RunOptions, 'onProgress'>,
-  onStdout: (chunk: Buffer) => void,
-): Promise<{ stderrTail: string }> {
+  { signal, timeoutMs, cwd }: Omit<RunOptions, 'onProgress'>,
+  output: { maxOutput: number; onStdout?: (chunk: Buffer) => void },
+): Promise<RunResult & { stderrTail: string }> {
   const name = command.split(/[\\/]/).pop() || command;
-  const { signal: abortSignal, timeoutMs } = options;
-  if (abortSignal?.aborted) {
-    const message = `${name} was not started: the run was aborted`;
-    return Promise.reject(new FfmpegError(message, { reason: 'aborted', cause: abortSignal.reason }));
+  let result: RunResult;
+  try {
+    const redact = redactStrings(urlQueries(args), '?<redacted>');
+    result = await run(command, args, { signal, timeoutMs, cwd, redact, ...output });
+  } catch (error) {
+    throw notRun(name, command, error);
   }
-  const secrets = urlQueries(args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
-    const stderr = new TailBuffer();
-    let killedFor: 'aborted' | 'timeout' | null = null;
-    let callbackError: { error: unknown } | null = null;
-    let settled = false;
-
-    /** SIGKILL, unless the process has already exited (then its own outcome stands). */
-    const kill = (why: 'aborted' | 'timeout' | null) => {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      killedFor ??= why;
-      child.kill('SIGKILL');
-    };
-    const onAbort = () => kill('aborted');
-    abortSignal?.addEventListener('abort', onAbort, { once: true });
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => kill('timeout'), timeoutMs);
-    const finish = (error: Error | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      abortSignal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve({ stderrTail: stderr.tail(secrets) });
-    };
-
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (callbackError) return;
-      try {
-        onStdout(chunk);
-      } catch (error) {
-        callbackError = { error };
-        kill(null);
-      }
-    });
-    child.stderr.setEncoding('utf8'); // decodes characters split across chunks
-    child.stderr.on('data', (chunk: string) => stderr.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      // Emitted when the process could not be spawned (or, rarely, not be killed: then 'close' follows).
-      if (child.pid !== undefined) return;
-      const message = `Could not start ${name} (${command}): ${error.message}`;
-      finish(new FfmpegError(message, { reason: 'spawn', spawnCode: error.code ?? null, cause: error }));
-    });
-    child.on('close', (exitCode, signal) => {
-      // 'close' follows 'exit': the process has been reaped and its output drained.
-      if (callbackError) {
-        const { error } = callbackError;
-        return finish(error instanceof Error ? error : new Error(String(error)));
-      }
-      if (exitCode === 0 && !killedFor) return finish(null);
-      const stderrTail = stderr.tail(secrets);
-      const reason = killedFor ?? 'exit';
-      const how =
-        reason === 'aborted'
-          ? 'was aborted'
-          : reason === 'timeout'
-            ? `was killed after ${timeoutMs} ms`
-            : signal
-              ? `was killed by ${signal}`
-              : `exited with code ${exitCode}`;
-      const lastLine = reason === 'exit' ? stderrTail.split('\n').pop() : '';
-      const cause = reason === 'aborted' ? abortSignal?.reason : undefined;
-      const message = `${name} ${how}${lastLine ? `: ${lastLine}` : ''}`;
-      finish(new FfmpegError(message, { reason, exitCode, signal, stderrTail, cause }));
-    });
-  });
+  const tail = stderrTail(result.stderr);
+  if (result.code === 0 && !result.killedFor) return { ...result, stderrTail: tail };
+  const reason = result.killedFor === 'aborted' || result.killedFor === 'timeout' ? result.killedFor : 'exit';
+  const { code: exitCode, signal: exitSignal } = result;
+  const cause = reason === 'aborted' ? signal?.reason : undefined;
+  throw ffmpegFailure(name, { reason, exitCode, signal: exitSignal, stderrTail: tail, timeoutMs, cause });
 }
 
-/** Keeps roughly the end of a stream of text; `tail()` gives the last 60 lines, 8 KiB at most. */
-class TailBuffer {
-  private text = '';
-
-  push(chunk: string): void {
-    this.text += chunk;
-    if (this.text.length > 4 * STDERR_TAIL_CHARS) this.text = this.text.slice(-2 * STDERR_TAIL_CHARS);
+/** The error for a run that never started (or whose onStdout threw: that error is passed on). */
+function notRun(name: string, command: string, error: unknown): Error {
+  if (!(error instanceof SpawnError)) return error instanceof Error ? error : new Error(String(error));
+  if (error.code === 'ABORT_ERR') {
+    return new FfmpegError(`${name} was not started: the run was aborted`, {
+      reason: 'aborted',
+      cause: error.cause,
+    });
   }
-
-  tail(secrets: readonly string[]): string {
-    let text = this.text;
-    for (const secret of secrets) text = text.split(secret).join('?<redacted>');
-    const lines = text
-      .trimEnd()
-      .split(/\r?\n|\r/)
-      .slice(-STDERR_TAIL_LINES)
-      .join('\n');
-    return lines.length > STDERR_TAIL_CHARS ? lines.slice(-STDERR_TAIL_CHARS) : lines;
-  }
+  const message = `Could not start ${name} (${command}): ${error.message}`;
+  return new FfmpegError(message, { reason: 'spawn', spawnCode: error.code, cause: error.cause });
 }
 
 /** The query strings (`?X-Amz-Signature=…`) of http(s) arguments: kept out of error messages. */
@@ -324,16 +116,8 @@ export interface OutputCodec {
   height: number;
 }
 
-/** ffprobe's names of H.264 profile_idc values (constraint_set1 turns Baseline into Constrained Baseline). */
-const AVC_PROFILE_NAMES: Readonly<Record<number, string>> = {
-  66: 'Baseline',
-  77: 'Main',
-  88: 'Extended',
-  100: 'High',
-  110: 'High 10',
-  122: 'High 4:2:2',
-  244: 'High 4:4:4 Predictive',
-};
+/** Init segments are a few hundred bytes; a bigger file without a level is not scanned. */
+const AVCC_SCAN_LIMIT = 1024 * 1024;
 
 /**
  * The first video stream's codec, profile and level as written in an output (an fMP4 init segment or
@@ -372,24 +156,4 @@ export async function probeOutputCodec(
     width: typeof stream.width === 'number' ? stream.width : 0,
     height: typeof stream.height === 'number' ? stream.height : 0,
   };
-}
-
-/** Init segments are a few hundred bytes; a bigger file without a level is not scanned. */
-const AVCC_SCAN_LIMIT = 1024 * 1024;
-
-/**
- * Profile (ffprobe's name) and level_idc from the first AVCDecoderConfigurationRecord ('avcC' box:
- * version 1, profile_idc, constraint flags, level_idc) in MP4 bytes; null when there is none. Pure.
- */
-export function avcConfig(bytes: Uint8Array): { profile: string; levelIdc: number } | null {
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = data.indexOf('avcC'); at >= 4; at = data.indexOf('avcC', at + 1)) {
-    const size = data.readUInt32BE(at - 4); // the box: size, 'avcC', record (≥ 7 bytes)
-    if (size < 15 || at - 4 + size > data.length || data[at + 4] !== 1) continue;
-    const profileIdc = data[at + 5]!;
-    const constrained = profileIdc === 66 && (data[at + 6]! & 0x40) !== 0;
-    const name = constrained ? 'Constrained Baseline' : AVC_PROFILE_NAMES[profileIdc];
-    return name ? { profile: name, levelIdc: data[at + 7]! } : null;
-  }
-  return null;
 }

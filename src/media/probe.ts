@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { errors } from '../errors.ts';
+import { type RunResult, redactStrings, run, SpawnError } from '../platform/process/run.ts';
 import type { AudioStreamInfo, ProbeResult, VideoStreamInfo } from './probe-result.ts';
 
 export interface ProbeOptions {
@@ -18,7 +18,6 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** ffprobe's JSON for a normal file is a few kB; more than this means a pathological file. */
 const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 const STDERR_EXCERPT_CHARS = 500;
-const MAX_STDERR_CHARS = 64 * 1024;
 
 const UNREADABLE_MESSAGE =
   'The file could not be read as a video: its format is not recognised or its data is damaged. ' +
@@ -38,30 +37,32 @@ export async function probeMedia(
   // An absolute path can neither be taken for an option ('-…') nor for a protocol ('name:…').
   const target = /^https?:\/\//i.test(input) ? input : path.resolve(input);
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', target];
-  const run = await runProcess(ffprobePath, args, timeoutMs);
-  const stderr = excerpt(run.stderr, [input, target]);
+  // The input's path or URL may hold storage layout or a signature: never in details.
+  const redact = redactStrings([input, target], '<input>');
+  const result = await runFfprobe(ffprobePath, args, { timeoutMs, redact });
+  const stderr = excerpt(result.stderr);
 
-  if (run.timedOut) {
+  if (result.killedFor === 'timeout') {
     throw errors.mediaUnreadable(
       `Reading the video's format took longer than ${timeoutMs / 1000} s, so it was stopped. ` +
         'The file may be damaged or its source too slow; try again, or re-export the video.',
       { reason: 'timeout', timeoutMs, stderr },
     );
   }
-  if (run.outputTooLarge) {
+  if (result.truncated) {
     throw errors.mediaUnreadable(UNREADABLE_MESSAGE, { reason: 'probe-output-too-large', stderr });
   }
-  if (run.exitCode !== 0) {
+  if (result.code !== 0) {
     throw errors.mediaUnreadable(UNREADABLE_MESSAGE, {
       reason: 'ffprobe-failed',
-      exitCode: run.exitCode,
-      signal: run.signal,
+      exitCode: result.code,
+      signal: result.signal,
       stderr,
     });
   }
   let json: unknown;
   try {
-    json = JSON.parse(run.stdout);
+    json = JSON.parse(result.stdout.toString('utf8'));
   } catch {
     throw errors.mediaUnreadable(UNREADABLE_MESSAGE, { reason: 'invalid-probe-output', stderr });
   }
@@ -253,61 +254,26 @@ function clock(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
 
-/** The tail of stderr, without the input's path or URL (it may hold storage layout or a signature). */
-function excerpt(stderr: string, secrets: string[]): string {
-  let cleaned = stderr;
-  for (const secret of secrets) if (secret) cleaned = cleaned.split(secret).join('<input>');
-  cleaned = cleaned.trim();
+/** The end of (already redacted) stderr, short enough for error details. */
+function excerpt(stderr: string): string {
+  const cleaned = stderr.trim();
   return cleaned.length > STDERR_EXCERPT_CHARS ? `…${cleaned.slice(-STDERR_EXCERPT_CHARS)}` : cleaned;
 }
 
-interface ProcessRun {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  outputTooLarge: boolean;
-}
-
-function runProcess(command: string, args: string[], timeoutMs: number): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = '';
-    let timedOut = false;
-    let outputTooLarge = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes <= MAX_OUTPUT_BYTES) stdout.push(chunk);
-      else if (!outputTooLarge) {
-        outputTooLarge = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderr.length < MAX_STDERR_CHARS) stderr += chunk;
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`Could not run ffprobe (${command}): ${error.message}`, { cause: error }));
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({
-        exitCode,
-        signal,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr,
-        timedOut,
-        outputTooLarge,
-      });
-    });
-  });
+/**
+ * Runs ffprobe; an ffprobe that cannot be started is an operator's problem, not the media's, so it
+ * rejects with a plain Error rather than an AppError.
+ */
+async function runFfprobe(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; redact: (text: string) => string },
+): Promise<RunResult> {
+  try {
+    // More output than MAX_OUTPUT_BYTES is never worth waiting for: kill, and report it as such.
+    return await run(command, args, { ...options, maxOutput: MAX_OUTPUT_BYTES, overflow: 'kill' });
+  } catch (error) {
+    if (!(error instanceof SpawnError)) throw error;
+    throw new Error(`Could not run ffprobe (${command}): ${error.message}`, { cause: error.cause });
+  }
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../platform/clock.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { mediaPath } from './media-urls.ts';
 import { type MediaUrlSigner, signedUrlExpiry } from './url-signer.ts';
@@ -5,7 +6,7 @@ import { type MediaUrlSigner, signedUrlExpiry } from './url-signer.ts';
 /** What a link needs to know about a video. */
 export interface LinkableVideo {
   id: string;
-  encode_id: string | null;
+  encodeId: string | null;
   visibility: Visibility;
 }
 
@@ -16,20 +17,20 @@ export interface LinkableVideo {
 export class MediaLinks {
   readonly #signer: MediaUrlSigner;
   readonly #ttlSeconds: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(signer: MediaUrlSigner, ttlSeconds: number, now: () => number = Date.now) {
+  constructor(signer: MediaUrlSigner, ttlSeconds: number, clock: Clock) {
     this.#signer = signer;
     this.#ttlSeconds = ttlSeconds;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   /** A function from a file of the video's served encode to its path; undefined when nothing is served. */
   forVideo(video: LinkableVideo): ((file: string) => string) | undefined {
-    const { id, encode_id: encodeId } = video;
+    const { id, encodeId } = video;
     if (!encodeId) return undefined;
     if (video.visibility !== 'private') return (file) => mediaPath(id, encodeId, file);
-    const expires = signedUrlExpiry(Math.floor(this.#now() / 1000), this.#ttlSeconds);
+    const expires = signedUrlExpiry(Math.floor(this.#clock.nowMs() / 1000), this.#ttlSeconds);
     return (file) => this.#signer.signedMediaPath(id, encodeId, file, expires);
   }
 }

@@ -1,20 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { VideoSummary } from '../catalog/video-repository.ts';
-import type { DeliveryConfig } from '../config.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
-import type { BlobStore } from '../platform/storage/blob-store.ts';
-import { MediaAccess } from './media-access.ts';
-import { MediaSender } from './media-sender.ts';
-import type { MediaUrlSigner } from './url-signer.ts';
+import type { MediaAccess } from './media-access.ts';
+import type { MediaSender } from './media-sender.ts';
 
 export interface MediaRouteOptions {
-  videos: { findSummary(id: string): Promise<VideoSummary | undefined> };
-  store: BlobStore;
-  signer: MediaUrlSigner;
-  delivery: DeliveryConfig;
-  now?: () => number;
+  access: MediaAccess;
+  sender: MediaSender;
 }
 
 const FILE_DESCRIPTION =
@@ -52,8 +45,7 @@ const responses = {
  */
 export async function mediaRoutes(parent: FastifyInstance, options: MediaRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const access = new MediaAccess({ videos: options.videos, signer: options.signer, now: options.now });
-  const sender = new MediaSender({ store: options.store, delivery: options.delivery, now: options.now });
+  const { access, sender } = options;
   const tags = ['playback'];
   const file = Type.String({ description: FILE_DESCRIPTION });
 

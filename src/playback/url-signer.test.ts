@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../platform/clock.ts';
 import { MediaLinks } from './media-links.ts';
 import { encodePathPrefix, MediaUrlSigner, signedUrlExpiry } from './url-signer.ts';
 
@@ -96,15 +97,15 @@ describe('signedUrlExpiry', () => {
 });
 
 describe('MediaLinks', () => {
-  const links = new MediaLinks(signer, 3600, () => NOW * 1000);
+  const links = new MediaLinks(signer, 3600, new ManualClock(NOW * 1000));
   it('public and unlisted videos get plain paths', () => {
     for (const visibility of ['public', 'unlisted'] as const) {
-      const path = links.forVideo({ id: VIDEO, encode_id: ENCODE, visibility })!;
+      const path = links.forVideo({ id: VIDEO, encodeId: ENCODE, visibility })!;
       assert.equal(path('master.m3u8'), `/media/${VIDEO}/${ENCODE}/master.m3u8`);
     }
   });
   it('private videos get signed paths, one expiry for every file', () => {
-    const path = links.forVideo({ id: VIDEO, encode_id: ENCODE, visibility: 'private' })!;
+    const path = links.forVideo({ id: VIDEO, encodeId: ENCODE, visibility: 'private' })!;
     const master = path('master.m3u8');
     const poster = path('poster_640.jpg');
     const expires = signedUrlExpiry(NOW, 3600);
@@ -112,6 +113,6 @@ describe('MediaLinks', () => {
     assert.equal(poster.replace('poster_640.jpg', 'master.m3u8'), master);
   });
   it('nothing is served without an encode', () => {
-    assert.equal(links.forVideo({ id: VIDEO, encode_id: null, visibility: 'public' }), undefined);
+    assert.equal(links.forVideo({ id: VIDEO, encodeId: null, visibility: 'public' }), undefined);
   });
 });

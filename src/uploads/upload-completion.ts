@@ -1,34 +1,32 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { VideoRepository } from '../catalog/video-repository.ts';
+import type { NewVideo } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
 import { AppError, errors, isErrorCode } from '../errors.ts';
 import { validateProbe } from '../media/probe.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
-import type { Db } from '../platform/db/database.ts';
-import { transactionExecutor } from '../platform/db/database.ts';
-import type { Visibility } from '../platform/db/schema.ts';
+import type { Db, DbOrTx } from '../platform/db/database.ts';
+import type { CompletionInput, StoredError } from '../platform/db/schema.ts';
 import { newId } from '../platform/ids.ts';
-import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
-import { processingJobOptions } from '../processing/job-options.ts';
+import type { RequestProcessing } from '../processing/jobs.ts';
 import { missingChunks } from './chunks.ts';
-import type { StoredError, UploadRepository, UploadRow } from './upload-repository.ts';
+import type { UploadRepository, UploadRow } from './upload-repository.ts';
 
-export interface CompleteUploadInput {
-  title?: string;
-  description?: string;
-  tags?: string[];
-  visibility?: Visibility;
+export type CompleteUploadInput = CompletionInput;
+
+/** Where a completed upload's video is created (catalog's VideoRepository). */
+export interface VideoInserter {
+  insert(tx: DbOrTx, video: NewVideo): Promise<unknown>;
 }
 
 export interface UploadCompletionDeps {
   db: Db;
   uploads: UploadRepository;
-  videos: VideoRepository;
+  videos: VideoInserter;
   store: BlobStore;
-  queue: JobQueue;
+  requestProcessing: RequestProcessing;
   limits: UploadLimits;
   probe: (input: string) => Promise<ProbeResult>;
   handleOf(row: UploadRow): MultipartHandle;
@@ -70,7 +68,7 @@ export class UploadCompletion {
       }
       await this.#assemble(row, chunks);
       const probe = await this.#verifyAndProbe(row);
-      return await this.#createVideo(row, probe, (row.completion ?? {}) as CompleteUploadInput);
+      return await this.#createVideo(row, probe, row.completion ?? {});
     } catch (error) {
       if (error instanceof AppError && error.permanent) {
         await this.#reject(row, error);
@@ -142,11 +140,7 @@ export class UploadCompletion {
         upload_id: row.id,
         owner_key_id: row.owner_key_id,
       });
-      await this.#deps.queue.send(
-        'video.process',
-        { videoId },
-        { tx: transactionExecutor(tx), ...processingJobOptions(probe.durationSeconds) },
-      );
+      await this.#deps.requestProcessing(tx, { id: videoId, durationSeconds: probe.durationSeconds });
     });
     return { videoId };
   }
@@ -166,7 +160,7 @@ function toStoredError(error: AppError): StoredError {
 
 /** The error a rejected completion ended with, as the first `complete` answered it. */
 export function storedErrorOf(row: UploadRow): AppError | undefined {
-  const stored = row.completion_error as StoredError | null;
+  const stored = row.completion_error;
   if (!stored) return undefined;
   // Stored by an older release under a code since retired: answer as the media being unreadable.
   const code = isErrorCode(stored.code) ? stored.code : 'MEDIA_UNREADABLE';

@@ -1,16 +1,8 @@
 import { type Selectable, sql, type Updateable } from 'kysely';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
-import type { UploadState, UploadsTable } from '../platform/db/schema.ts';
+import type { StoredError, UploadState, UploadsTable } from '../platform/db/schema.ts';
 
 export type UploadRow = Selectable<UploadsTable>;
-
-/** An AppError as kept in the database: enough to answer a retried request the same way. */
-export interface StoredError {
-  code: string;
-  status: number;
-  message: string;
-  details: Record<string, unknown>;
-}
 
 export interface ChunkRow {
   idx: number;
@@ -245,9 +237,10 @@ export class UploadRepository {
   }
 
   /**
-   * Claims expired active sessions for sweeping. SKIP LOCKED lets several nodes sweep at once without
-   * taking the same session twice. (Completions abandoned by a dead process are not expired: see
-   * claimStaleCompletions.)
+   * Moves up to `limit` active sessions past their expiry to `expired` and returns them, for the caller
+   * to free their bytes. SKIP LOCKED lets several nodes sweep at once, each session moved by one of
+   * them. Only `active` sessions expire: a completion abandoned by a dead process is resumed instead
+   * (claimStaleCompletions).
    */
   async claimExpired(now: Date, limit: number): Promise<UploadRow[]> {
     const result = await sql<UploadRow>`

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Authenticator } from '../http/auth.ts';
+import { type Authenticator, principalOf } from '../auth/authenticator.ts';
 import { ConcurrencyGate } from '../http/concurrency-gate.ts';
 import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
 import type { UploadService } from './upload-service.ts';
@@ -64,18 +64,26 @@ export interface UploadRouteOptions {
   maxConcurrentChunksPerIp: number;
 }
 
-export async function uploadRoutes(parent: FastifyInstance, options: UploadRouteOptions): Promise<void> {
-  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { service, auth } = options;
-  const tags = ['uploads'];
-  const security = [{ bearer: [] }];
-  const limit = (max: number) => ({ rateLimit: { max, timeWindow: 60_000 } });
+const tags = ['uploads'];
+const security = [{ bearer: [] }];
+const params = Type.Object({ id: IdParam });
+const perMinute = (max: number) => ({ rateLimit: { max, timeWindow: 60_000 } });
 
+/** The resumable upload protocol (DESIGN.md "Upload protocol"). */
+export async function uploadRoutes(parent: FastifyInstance, options: UploadRouteOptions): Promise<void> {
+  sessionRoutes(parent, options);
+  await parent.register((chunks) => chunkRoute(chunks, options));
+  completeRoute(parent, options);
+}
+
+/** Create, inspect and abort a session. */
+function sessionRoutes(parent: FastifyInstance, { service, auth, rateLimit }: UploadRouteOptions) {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/api/v1/uploads',
     {
       preHandler: auth.requireKeyOrUploadToken,
-      config: limit(options.rateLimit.uploadsPerMinute),
+      config: perMinute(rateLimit.uploadsPerMinute),
       schema: {
         tags,
         security,
@@ -84,9 +92,9 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
         response: { 201: Session, ...errorResponses(400, 401, 403, 413, 415, 422, 429) },
       },
     },
-    async (request, reply) => reply.status(201).send(await service.create(request.principal!, request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await service.create(principalOf(request), request.body)),
   );
-
   app.get(
     '/api/v1/uploads/:id',
     {
@@ -95,59 +103,81 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
         tags,
         security,
         summary: 'What the server has: resume from missingChunks',
-        params: Type.Object({ id: IdParam }),
+        params,
         response: { 200: Status, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => service.status(request.principal!, request.params.id),
+    async (request) => service.status(principalOf(request), request.params.id),
   );
-
-  const inFlight = new ConcurrencyGate(options.maxConcurrentChunksPerIp, 1);
-  await app.register(async (chunks) => {
-    // Chunk bodies are streamed to storage untouched: no parsing, no buffering.
-    chunks.removeAllContentTypeParsers();
-    chunks.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    chunks.withTypeProvider<TypeBoxTypeProvider>().put(
-      '/api/v1/uploads/:id/chunks/:index',
-      {
-        preHandler: auth.requireKeyOrUploadToken,
-        config: limit(options.rateLimit.chunksPerMinute),
-        schema: {
-          tags,
-          security,
-          summary: 'Send one chunk (raw bytes) with Content-Digest: sha-256=:<base64>:',
-          description: 'Idempotent; chunks may arrive in any order and in parallel.',
-          params: Type.Object({ id: IdParam, index: ChunkIndex }),
-          headers: Type.Object({ 'content-digest': Type.Optional(Type.String()) }),
-          response: { 200: ChunkReceipt, ...errorResponses(400, 401, 403, 404, 409, 410, 415, 422, 429) },
-        },
+  app.delete(
+    '/api/v1/uploads/:id',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      schema: {
+        tags,
+        security,
+        summary: 'Abort the upload and free its storage',
+        params,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
       },
-      async (request) => {
-        const length = request.headers['content-length'];
-        const release = inFlight.enter(request.ip);
-        try {
-          return await service.receiveChunk(
-            request.principal!,
-            request.params.id,
-            Number(request.params.index),
-            request.raw,
-            {
-              contentDigest: request.headers['content-digest'],
-              contentLength: length === undefined ? undefined : Number(length),
-            },
-          );
-        } finally {
-          release();
-        }
-      },
-    );
-  });
+    },
+    async (request, reply) => {
+      await service.abort(principalOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}
 
-  app.post(
+/** One chunk: its own plugin, because chunk bodies are streamed to storage untouched (no parsing, no buffering). */
+async function chunkRoute(
+  chunks: FastifyInstance,
+  { service, auth, rateLimit, maxConcurrentChunksPerIp }: UploadRouteOptions,
+) {
+  chunks.removeAllContentTypeParsers();
+  chunks.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const inFlight = new ConcurrencyGate(maxConcurrentChunksPerIp, 1);
+  chunks.withTypeProvider<TypeBoxTypeProvider>().put(
+    '/api/v1/uploads/:id/chunks/:index',
+    {
+      preHandler: auth.requireKeyOrUploadToken,
+      config: perMinute(rateLimit.chunksPerMinute),
+      schema: {
+        tags,
+        security,
+        summary: 'Send one chunk (raw bytes) with Content-Digest: sha-256=:<base64>:',
+        description: 'Idempotent; chunks may arrive in any order and in parallel.',
+        params: Type.Object({ id: IdParam, index: ChunkIndex }),
+        headers: Type.Object({ 'content-digest': Type.Optional(Type.String()) }),
+        response: { 200: ChunkReceipt, ...errorResponses(400, 401, 403, 404, 409, 410, 415, 422, 429) },
+      },
+    },
+    async (request) => {
+      const length = request.headers['content-length'];
+      const release = inFlight.enter(request.ip);
+      try {
+        return await service.receiveChunk(
+          principalOf(request),
+          request.params.id,
+          Number(request.params.index),
+          request.raw,
+          {
+            contentDigest: request.headers['content-digest'],
+            contentLength: length === undefined ? undefined : Number(length),
+          },
+        );
+      } finally {
+        release();
+      }
+    },
+  );
+}
+
+function completeRoute(parent: FastifyInstance, { service, auth, rateLimit }: UploadRouteOptions) {
+  parent.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/v1/uploads/:id/complete',
     {
       preHandler: auth.requireKeyOrUploadToken,
-      config: limit(options.rateLimit.uploadsPerMinute),
+      config: perMinute(rateLimit.uploadsPerMinute),
       // Every field is optional, so is the body itself.
       preValidation: async (request) => {
         request.body ??= {};
@@ -156,7 +186,7 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
         tags,
         security,
         summary: 'Verify, probe and turn the upload into a video (processing starts in the background)',
-        params: Type.Object({ id: IdParam }),
+        params,
         body: CompleteBody,
         response: {
           202: Type.Object({ videoId: Type.String() }),
@@ -167,24 +197,6 @@ export async function uploadRoutes(parent: FastifyInstance, options: UploadRoute
     async (request, reply) =>
       reply
         .status(202)
-        .send(await service.complete(request.principal!, request.params.id, request.body ?? {})),
-  );
-
-  app.delete(
-    '/api/v1/uploads/:id',
-    {
-      preHandler: auth.requireKeyOrUploadToken,
-      schema: {
-        tags,
-        security,
-        summary: 'Abort the upload and free its storage',
-        params: Type.Object({ id: IdParam }),
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
-      },
-    },
-    async (request, reply) => {
-      await service.abort(request.principal!, request.params.id);
-      return reply.status(204).send(null);
-    },
+        .send(await service.complete(principalOf(request), request.params.id, request.body ?? {})),
   );
 }

@@ -3,15 +3,16 @@ import type { Readable } from 'node:stream';
 import { canUseUpload } from '../auth/policy.ts';
 import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import type { UploadTokens } from '../auth/upload-tokens.ts';
-import type { VideoRepository } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
 import { errors } from '../errors.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
 import { extensionFamily, mimeTypeFamily } from '../media/sniff.ts';
+import { sourceKey } from '../media/storage-layout.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import { newId } from '../platform/ids.ts';
-import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore, MultipartHandle } from '../platform/storage/blob-store.ts';
+import type { RequestProcessing } from '../processing/jobs.ts';
 import { type ChunkHeaders, ChunkReceiver } from './chunk-receiver.ts';
 import { bytesReceived, chooseChunkSize, missingChunks } from './chunks.ts';
 import {
@@ -19,6 +20,7 @@ import {
   type CompleteUploadInput,
   storedErrorOf,
   UploadCompletion,
+  type VideoInserter,
 } from './upload-completion.ts';
 import type { UploadRepository, UploadRow } from './upload-repository.ts';
 
@@ -35,13 +37,13 @@ export interface CreateUploadInput {
 export interface UploadServiceDeps {
   db: Db;
   uploads: UploadRepository;
-  videos: VideoRepository;
+  videos: VideoInserter;
   tokens: UploadTokens;
   store: BlobStore;
-  queue: JobQueue;
+  requestProcessing: RequestProcessing;
   limits: UploadLimits;
   probe: (input: string) => Promise<ProbeResult>;
-  now?: () => Date;
+  clock: Clock;
 }
 
 /** A client retrying `complete` while another process completes the session is told to wait this long. */
@@ -49,20 +51,18 @@ const COMPLETION_RETRY_AFTER_SECONDS = 5;
 
 export class UploadService {
   readonly #deps: UploadServiceDeps;
-  readonly #now: () => Date;
   readonly #chunks: ChunkReceiver;
   readonly #completion: UploadCompletion;
 
   constructor(deps: UploadServiceDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? (() => new Date());
     this.#chunks = new ChunkReceiver({
       uploads: deps.uploads,
       store: deps.store,
       idleTimeoutMs: deps.limits.idleTimeoutSeconds * 1000,
       handleOf: handleOfRow,
       expiry: () => this.#expiry(),
-      now: () => this.#now().getTime(),
+      now: () => deps.clock.nowMs(),
     });
     this.#completion = new UploadCompletion({ ...deps, handleOf: handleOfRow });
   }
@@ -79,7 +79,7 @@ export class UploadService {
 
     const id = newId();
     const extension = path.extname(input.filename).slice(1).toLowerCase();
-    const storageKey = `sources/${id}/original.${extension}`;
+    const storageKey = sourceKey(id, extension);
     const owner = ownerKeyId(principal);
     const handle = await store.createMultipart(storageKey, input.size, chosen.chunkSize);
     try {
@@ -179,7 +179,7 @@ export class UploadService {
 
   /** Frees sessions idle beyond their TTL (bytes included). Returns how many were swept. */
   async sweepExpired(limit = 100): Promise<number> {
-    const expired = await this.#deps.uploads.claimExpired(this.#now(), limit);
+    const expired = await this.#deps.uploads.claimExpired(this.#deps.clock.now(), limit);
     for (const row of expired) {
       await this.#deps.store.abortMultipart(handleOfRow(row)).catch(() => {});
       await this.#deps.uploads.deleteChunks(row.id);
@@ -199,7 +199,7 @@ export class UploadService {
 
   async #load(principal: Principal, id: string): Promise<UploadRow> {
     const row = await this.#deps.uploads.find(id);
-    if (row && canUseUpload(row, principal)) return row;
+    if (row && canUseUpload({ id: row.id, ownerKeyId: row.owner_key_id }, principal)) return row;
     // A token knows its one session: any other id is refused as such. For a key, another key's
     // session does not exist.
     if (principal.kind === 'upload-token' && principal.uploadId !== id) {
@@ -209,7 +209,8 @@ export class UploadService {
   }
 
   #assertActive(row: UploadRow): void {
-    const expired = row.state === 'expired' || (row.state === 'active' && row.expires_at < this.#now());
+    const expired =
+      row.state === 'expired' || (row.state === 'active' && row.expires_at < this.#deps.clock.now());
     if (expired) throw errors.uploadExpired('The upload session expired; start a new upload');
     if (row.state !== 'active') {
       throw errors.uploadNotActive(`The upload session is ${row.state}`, { state: row.state });
@@ -246,11 +247,11 @@ export class UploadService {
   }
 
   #staleBefore(): Date {
-    return new Date(this.#now().getTime() - COMPLETION_STALE_MS);
+    return new Date(this.#deps.clock.now().getTime() - COMPLETION_STALE_MS);
   }
 
   #expiry(): Date {
-    return new Date(this.#now().getTime() + this.#deps.limits.sessionTtlSeconds * 1000);
+    return new Date(this.#deps.clock.now().getTime() + this.#deps.limits.sessionTtlSeconds * 1000);
   }
 }
 

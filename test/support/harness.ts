@@ -54,7 +54,7 @@ export async function startTestApp(
     database: options.database ?? ownDatabase,
     logger: options.logger === true ? { level: 'info' } : (options.logger ?? false),
   });
-  const { secret } = await app.apiKeys.create('test');
+  const { secret } = await app.auth.apiKeys.create('test');
   return {
     app,
     dir,

@@ -38,10 +38,10 @@ export async function seedReadyVideo(
   overrides: Partial<NewVideo> = {},
 ): Promise<string> {
   const encodeId = newId();
-  await t.app.videos.insert(t.app.database.db, videoFixture(id, overrides));
-  await t.app.videos.claimEncode(id, encodeId);
+  await t.app.catalog.videos.insert(t.app.database.db, videoFixture(id, overrides));
+  await t.app.processing.encodes.claimEncode(id, encodeId);
   const outputs = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
-  if (!(await t.app.videos.finishEncode(id, encodeId, outputs, [])))
+  if (!(await t.app.processing.encodes.finishEncode(id, encodeId, outputs, [])))
     throw new Error(`could not finish ${id}`);
   await t.app.store.put(`videos/${id}/${encodeId}/master.m3u8`, '#EXTM3U\n#EXT-X-VERSION:7\n');
   return encodeId;

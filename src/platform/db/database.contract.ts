@@ -1,79 +1,46 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { videoFixture } from '../../../test/support/videos.ts';
-import { VideoRepository } from '../../catalog/video-repository.ts';
-import { UploadRepository } from '../../uploads/upload-repository.ts';
-import { PgBossJobQueue } from '../queue/job-queue.ts';
-import { type Database, transactionExecutor } from './database.ts';
+import type { DatabaseFixture } from '../../../test/support/databases.ts';
+import { trackFailures } from '../../../test/support/databases.ts';
+import { defineJob, PgBossJobQueue } from '../queue/job-queue.ts';
+import { transactionExecutor } from './database.ts';
 import { migrate } from './migrations.ts';
 
-export interface DatabaseFixture {
-  /** Two handles on the same database: two API processes (PostgreSQL) or one process (PGlite). */
-  first: Database;
-  second: Database;
-  cleanup(passed: boolean): Promise<void>;
-}
+const QUEUE_SETTINGS = {
+  retryLimit: 1,
+  retryDelaySeconds: 1,
+  heartbeatSeconds: 10,
+  monitorIntervalSeconds: 10,
+};
+const contractJob = defineJob<{ marker: string }>('contract.job', () => ({ expireInSeconds: 60 }));
 
-let sequence = 0;
-function uploadRow(overrides: Partial<Parameters<UploadRepository['insert']>[1]> = {}) {
-  sequence++;
-  return {
-    id: `up${String(sequence).padStart(10, '0')}`,
-    state: 'active' as const,
-    filename: 'a.mp4',
-    size: 6 * 1024 ** 3, // beyond 32 bits on purpose
-    content_type: 'video/mp4',
-    chunk_size: 8 * 1024 * 1024,
-    total_chunks: 768,
-    sha256: null,
-    storage_key: `sources/x${sequence}/original.mp4`,
-    storage_upload_id: '',
-    owner_key_id: null,
-    expires_at: new Date(Date.now() + 3_600_000),
-    ...overrides,
-  };
-}
-
-/** The database contract: every repository behaviour Reel relies on, run against PGlite and PostgreSQL. */
+/**
+ * What Reel relies on from its database, whichever it is (PGlite, PostgreSQL): migrations, the JS
+ * types of values, transactions across two handles, jobs committed with a transaction. Repositories
+ * have their own contracts in their domains (e.g. uploads/upload-repository.contract.ts).
+ */
 export function databaseContract(name: string, open: () => Promise<DatabaseFixture>): void {
   describe(`database contract: ${name}`, () => {
     let fixture: DatabaseFixture;
-    let first: UploadRepository;
-    let second: UploadRepository;
-    let failed = false;
-
+    const { test, state } = trackFailures(it);
     before(async () => {
       fixture = await open();
       await migrate(fixture.first.db);
-      first = new UploadRepository(fixture.first.db);
-      second = new UploadRepository(fixture.second.db);
+      await sql`create table contract_values (id text primary key, big bigint, tags text[], doc jsonb,
+        ratio double precision, at timestamptz default now())`.execute(fixture.first.db);
     });
     after(async () => {
-      await fixture?.cleanup(!failed);
+      await sql`drop table if exists contract_values`.execute(fixture.first.db).catch(() => {});
+      await fixture?.cleanup(!state.failed);
     });
-    const test = (title: string, body: () => Promise<void>) =>
-      it(title, async () => {
-        try {
-          await body();
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      });
 
     test('job queues starting together on a new database all start (pg-boss installs once)', async () => {
-      const settings = {
-        retryLimit: 1,
-        retryDelaySeconds: 1,
-        heartbeatSeconds: 10,
-        monitorIntervalSeconds: 10,
-      };
       const queues = [
-        new PgBossJobQueue(fixture.first, settings),
-        new PgBossJobQueue(fixture.second, settings),
+        new PgBossJobQueue(fixture.first, QUEUE_SETTINGS),
+        new PgBossJobQueue(fixture.second, QUEUE_SETTINGS),
       ];
-      await Promise.all(queues.map((queue) => queue.start()));
+      await Promise.all(queues.map((queue) => queue.start([contractJob])));
       await Promise.all(queues.map((queue) => queue.stop({ timeoutMs: 1000 })));
     });
 
@@ -82,161 +49,51 @@ export function databaseContract(name: string, open: () => Promise<DatabaseFixtu
       assert.deepEqual(runs, [[], []]);
     });
 
-    test('big sizes, arrays and JSON round-trip with their JS types', async () => {
-      const row = await first.insert(fixture.first.db, uploadRow());
-      assert.equal(row.size, 6 * 1024 ** 3);
-      assert.equal(typeof row.size, 'number');
-      assert.ok(row.created_at instanceof Date);
-      const videos = new VideoRepository(fixture.first.db);
-      const video = await videos.insert(
+    test('big integers, arrays, JSON, doubles and timestamps round-trip with their JS types', async () => {
+      await sql`insert into contract_values (id, big, tags, doc, ratio)
+        values ('a', ${6 * 1024 ** 3}, ${['x', 'y z']}, ${JSON.stringify({ streams: [{ codec_name: 'h264' }] })}, 29.97)`.execute(
         fixture.first.db,
-        videoFixture(`vid${sequence}`.padEnd(12, '0'), {
-          tags: ['x', 'y z'],
-          duration_seconds: 2.5,
-          fps: 29.97,
-          bitrate: 5_000_000_000,
-          container: 'mov,mp4',
-          probe: { streams: [{ codec_name: 'h264' }] },
-          source_size: 6 * 1024 ** 3,
-          upload_id: row.id,
-        }),
       );
-      const found = await videos.find(video.id);
-      assert.deepEqual(found?.tags, ['x', 'y z']);
-      assert.deepEqual(found?.probe, { streams: [{ codec_name: 'h264' }] });
-      assert.equal(found?.bitrate, 5_000_000_000);
-      assert.equal(found?.fps, 29.97);
-    });
-
-    test('concurrent chunk claims from two processes: one writer per index, no record lost', async () => {
-      const row = await first.insert(fixture.first.db, uploadRow());
-      const expires = new Date(Date.now() + 3_600_000);
-      const claims = [];
-      for (let idx = 0; idx < 60; idx++) {
-        // Two requests race for every index, each promising its own bytes.
-        for (const [writer, repository] of [
-          [`a${idx}`, first],
-          [`b${idx}`, second],
-        ] as const) {
-          const claim = { idx, size: 10, digest: `d-${writer}`, writer };
-          claims.push(repository.claimChunk(row.id, claim, 60).then((won) => ({ claim, won, repository })));
-        }
-      }
-      const results = await Promise.all(claims);
-      for (let idx = 0; idx < 60; idx++) {
-        assert.equal(results.filter((r) => r.claim.idx === idx && r.won).length, 1, `index ${idx}`);
-      }
-      const records = await Promise.all(
-        results.map((r) =>
-          r.repository.recordChunk(row.id, { idx: r.claim.idx, writer: r.claim.writer, etag: null }, expires),
-        ),
-      );
-      assert.deepEqual(
-        records,
-        results.map((r) => r.won),
-        'only the claim holder records',
-      );
-      assert.equal(await first.countChunks(row.id), 60);
-      const chunks = await second.chunks(row.id);
-      assert.deepEqual(
-        chunks.map((chunk) => chunk.idx),
-        Array.from({ length: 60 }, (_, i) => i),
-      );
-      for (const chunk of chunks) {
-        const winner = results.find((r) => r.claim.idx === chunk.idx && r.won)!;
-        assert.equal(chunk.digest, winner.claim.digest, "the digest is the recording writer's");
-      }
-    });
-
-    test('a lapsed claim can be taken over, its old writer cannot record; a received chunk is final', async () => {
-      const row = await first.insert(fixture.first.db, uploadRow());
-      const expires = new Date(Date.now() + 3_600_000);
-      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd1', writer: 'w1' }, 60));
-      // Its writer died: the lease runs out (set in the past; the clock's resolution must not matter).
-      await sql`update upload_chunks set lease_until = now() - interval '1 second'
-        where upload_id = ${row.id} and idx = 0`.execute(fixture.first.db);
-      assert.ok(await second.claimChunk(row.id, { idx: 0, size: 10, digest: 'd2', writer: 'w2' }, 60));
-      assert.equal(await first.renewChunkClaim(row.id, 0, 'w1', 60), false);
-      assert.equal(await first.recordChunk(row.id, { idx: 0, writer: 'w1', etag: null }, expires), false);
-      assert.ok(await second.recordChunk(row.id, { idx: 0, writer: 'w2', etag: 'e2' }, expires));
-      assert.equal(
-        await first.claimChunk(row.id, { idx: 0, size: 10, digest: 'd3', writer: 'w3' }, 0),
-        false,
-      );
-      assert.deepEqual(await first.chunks(row.id), [{ idx: 0, size: 10, digest: 'd2', etag: 'e2' }]);
-      assert.ok(await first.claimChunk(row.id, { idx: 1, size: 10, digest: 'd4', writer: 'w4' }, 60));
-      await first.releaseChunkClaim(row.id, 1, 'w4');
-      assert.equal(await first.findChunk(row.id, 1), undefined, 'a released claim leaves the chunk missing');
-    });
-
-    test('chunks are not claimed or recorded once the session left the active state', async () => {
-      const row = await first.insert(fixture.first.db, uploadRow());
-      assert.ok(await first.claimChunk(row.id, { idx: 0, size: 1, digest: 'd', writer: 'w0' }, 60));
-      assert.ok(await first.transition(row.id, ['active'], 'aborted'));
-      assert.equal(
-        await second.claimChunk(row.id, { idx: 1, size: 1, digest: 'd', writer: 'w1' }, 60),
-        false,
-      );
-      const recorded = await second.recordChunk(row.id, { idx: 0, writer: 'w0', etag: null }, new Date());
-      assert.equal(recorded, false);
-      assert.equal(await first.countChunks(row.id), 0);
-    });
-
-    test('a state transition is won by exactly one of many concurrent callers', async () => {
-      const row = await first.insert(fixture.first.db, uploadRow());
-      const attempts = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          (i % 2 ? first : second).transition(row.id, ['active'], 'completing'),
-        ),
-      );
-      assert.equal(attempts.filter(Boolean).length, 1);
-    });
-
-    test('expired sessions are claimed once, even by concurrent sweepers', async () => {
-      const past = new Date(Date.now() - 60_000);
-      const ids: string[] = [];
-      for (let i = 0; i < 6; i++)
-        ids.push((await first.insert(fixture.first.db, uploadRow({ expires_at: past }))).id);
-      const fresh = await first.insert(fixture.first.db, uploadRow());
-      const [a, b] = await Promise.all([
-        first.claimExpired(new Date(), 100),
-        second.claimExpired(new Date(), 100),
-      ]);
-      const claimed = [...a!, ...b!].map((row) => row.id).filter((id) => ids.includes(id));
-      assert.equal(claimed.length, 6);
-      assert.equal(new Set(claimed).size, 6);
-      assert.equal((await first.find(fresh.id))?.state, 'active');
+      const { rows } = await sql<{ big: number; tags: string[]; doc: unknown; ratio: number; at: Date }>`
+        select big, tags, doc, ratio, at from contract_values where id = 'a'`.execute(fixture.second.db);
+      const row = rows[0]!;
+      assert.equal(row.big, 6 * 1024 ** 3);
+      assert.equal(typeof row.big, 'number');
+      assert.deepEqual(row.tags, ['x', 'y z']);
+      assert.deepEqual(row.doc, { streams: [{ codec_name: 'h264' }] });
+      assert.equal(row.ratio, 29.97);
+      assert.ok(row.at instanceof Date);
     });
 
     test('a job enqueued in a transaction commits and rolls back with it', async () => {
-      const queue = new PgBossJobQueue(fixture.first, {
-        retryLimit: 1,
-        retryDelaySeconds: 1,
-        heartbeatSeconds: 10,
-        monitorIntervalSeconds: 10,
-      });
-      await queue.start();
+      const queue = new PgBossJobQueue(fixture.first, QUEUE_SETTINGS);
+      await queue.start([contractJob]);
       try {
         const committed = await fixture.first.db.transaction().execute(async (tx) => {
-          await first.insert(tx, uploadRow());
-          return queue.send('video.process', { videoId: 'committed-1' }, { tx: transactionExecutor(tx) });
+          await sql`insert into contract_values (id) values ('committed')`.execute(tx);
+          return queue.send(contractJob, { marker: 'committed-1' }, { tx: transactionExecutor(tx) });
         });
         assert.ok(committed);
         await assert.rejects(
           fixture.first.db.transaction().execute(async (tx) => {
-            await first.insert(tx, uploadRow({ id: 'rolledback01' }));
-            await queue.send('video.process', { videoId: 'rolled-back' }, { tx: transactionExecutor(tx) });
+            await sql`insert into contract_values (id) values ('rolled-back')`.execute(tx);
+            await queue.send(contractJob, { marker: 'rolled-back' }, { tx: transactionExecutor(tx) });
             throw new Error('boom');
           }),
           /boom/,
         );
-        const jobs = await sql<{
-          data: { videoId: string };
-        }>`select data from pgboss.job where name = 'video.process'`.execute(fixture.first.db);
-        const ids = jobs.rows.map((job) => job.data.videoId);
-        assert.ok(ids.includes('committed-1'));
+        const jobs = await sql<{ data: { marker: string }; expire_seconds: number }>`
+          select data, expire_seconds from pgboss.job where name = ${contractJob.name}`.execute(
+          fixture.first.db,
+        );
+        const markers = jobs.rows.map((job) => job.data.marker);
+        assert.ok(markers.includes('committed-1'));
+        assert.ok(!markers.includes('rolled-back'));
+        assert.equal(jobs.rows[0]?.expire_seconds, 60, "the definition's options are applied");
+        const values = await sql<{ id: string }>`select id from contract_values`.execute(fixture.first.db);
+        const ids = values.rows.map((r) => r.id);
+        assert.ok(ids.includes('committed'));
         assert.ok(!ids.includes('rolled-back'));
-        assert.equal(await first.find('rolledback01'), undefined);
       } finally {
         await queue.stop({ timeoutMs: 1000 });
       }

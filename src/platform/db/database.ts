@@ -58,6 +58,7 @@ export async function openPGlite(dataDir: string | undefined): Promise<Database>
     parsers: { [INT8]: (value: string) => Number(value) },
   });
   const session = new PGliteSession(pglite);
+  // The adapter implements the query(text, params) overload Kysely uses, not pg's cursor overload.
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: session.pool() as never }) });
   return {
     kind: 'pglite',
@@ -78,4 +79,14 @@ export async function openPGlite(dataDir: string | undefined): Promise<Database>
 /** An executor bound to a transaction, so a pg-boss job commits with the row it refers to. */
 export function transactionExecutor(trx: Tx): SqlExecutor {
   return fromKysely(trx);
+}
+
+/** The database a deployment names: PostgreSQL when `databaseUrl` is set, else embedded PGlite under `dataDir`. */
+export function openDatabase(settings: {
+  databaseUrl: string | undefined;
+  dataDir: string;
+}): Promise<Database> {
+  return settings.databaseUrl
+    ? openPostgres(settings.databaseUrl)
+    : openPGlite(path.join(settings.dataDir, 'db'));
 }

@@ -1,7 +1,51 @@
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Json = ColumnType<unknown, string, string>;
+/** A jsonb column: read as `T` (both drivers parse it), written as JSON text. */
+export type JsonColumn<T> = ColumnType<T, string, string>;
+
+// The shapes of the JSON columns: part of the database's shape, like the tables.
+
+/** Files of one encode, relative to `videos/<videoId>/<encodeId>/`. */
+export interface EncodeOutputs {
+  master: string;
+  mp4: string | null;
+  posters: Array<{ width: number; height: number; file: string }>;
+  storyboard: { vtt: string; sprite: string } | null;
+}
+
+/** One rung of the ladder as the master playlist describes it. */
+export interface Rendition {
+  name: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+}
+
+/** Why processing failed, as the API shows it. */
+export interface VideoError {
+  code: string;
+  message: string;
+}
+
+/** The `complete` request's input, kept while a session completes. */
+export interface CompletionInput {
+  title?: string;
+  description?: string;
+  tags?: string[];
+  visibility?: Visibility;
+}
+
+/** The error a rejected completion answered, so a retried `complete` answers the same. */
+export interface StoredError {
+  code: string;
+  status: number;
+  message: string;
+  details: Record<string, unknown>;
+}
 
 export interface ApiKeysTable {
   id: string;
@@ -38,9 +82,9 @@ export interface UploadsTable {
   owner_key_id: string | null;
   video_id: string | null;
   /** The `complete` request's input, kept while completing (a dead process's completion is resumed with it). */
-  completion: Json | null;
+  completion: JsonColumn<CompletionInput> | null;
   /** Why a completion was rejected, so a retried `complete` gets the same answer. */
-  completion_error: Json | null;
+  completion_error: JsonColumn<StoredError> | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
   expires_at: Timestamp;
@@ -77,12 +121,13 @@ export interface VideosTable {
   bitrate: number | null;
   rotation: number;
   container: string | null;
-  probe: Json;
+  /** ffprobe's raw answer; parsed and validated by media/probe.ts where it is used. */
+  probe: JsonColumn<unknown>;
   source_key: string;
   source_size: number;
   upload_id: string | null;
   owner_key_id: string | null;
-  error: Json | null;
+  error: JsonColumn<VideoError> | null;
   created_at: Generated<Date>;
   updated_at: Timestamp;
   playable: Generated<boolean>;
@@ -90,8 +135,8 @@ export interface VideosTable {
   eta_seconds: number | null;
   encode_id: string | null;
   pending_encode_id: string | null;
-  renditions: ColumnType<unknown, string | undefined, string>;
-  outputs: Json | null;
+  renditions: ColumnType<Rendition[], string | undefined, string>;
+  outputs: JsonColumn<EncodeOutputs> | null;
   processing_log: string | null;
   ready_at: Timestamp | null;
 }

@@ -1,11 +1,24 @@
 import { PgBoss } from 'pg-boss';
 import type { Database, SqlExecutor } from '../db/database.ts';
 
-/** Every job Reel runs: name → payload. */
-export interface JobCatalogue {
-  'video.process': { videoId: string };
+/**
+ * A kind of job: its queue name, and the send options that follow from its payload (e.g. a time
+ * limit from a video's duration), so no caller can forget them. Domains define their jobs
+ * (`processing/jobs.ts`); the queue knows none by name.
+ */
+export interface JobDefinition<Data> {
+  readonly name: string;
+  options(data: Data): JobOptions;
 }
-export type JobName = keyof JobCatalogue;
+
+export interface JobOptions {
+  /** The job's time limit; past it the attempt counts as failed and is retried. */
+  expireInSeconds?: number;
+}
+
+export function defineJob<Data>(name: string, options: (data: Data) => JobOptions = () => ({})) {
+  return { name, options } as const satisfies JobDefinition<Data>;
+}
 
 export interface JobContext {
   id: string;
@@ -13,14 +26,11 @@ export interface JobContext {
   signal: AbortSignal;
 }
 
-export type JobHandler<N extends JobName> = (data: JobCatalogue[N], context: JobContext) => Promise<void>;
+/** A job of any payload, as lists of jobs hold them. */
+// biome-ignore lint/suspicious/noExplicitAny: the payload type is erased in a list of jobs
+export type AnyJob = JobDefinition<any>;
 
-export interface SendOptions {
-  /** Commit the job with this transaction. */
-  tx?: SqlExecutor;
-  /** The job's time limit; past it the attempt counts as failed and is retried. */
-  expireInSeconds?: number;
-}
+export type JobHandler<Data> = (data: Data, context: JobContext) => Promise<void>;
 
 export interface QueueSettings {
   retryLimit: number;
@@ -31,19 +41,18 @@ export interface QueueSettings {
 }
 
 export interface JobQueue {
-  start(): Promise<void>;
+  /** Creates (or updates) the queues of these jobs; every job sent or worked must be among them. */
+  start(jobs: readonly AnyJob[]): Promise<void>;
   /** Enqueues a job; with `tx` the job commits or rolls back with the caller's transaction. */
-  send<N extends JobName>(
-    name: N,
-    data: JobCatalogue[N],
-    options?: { tx?: SqlExecutor },
-  ): Promise<string | null>;
-  work<N extends JobName>(name: N, options: { concurrency: number }, handler: JobHandler<N>): Promise<void>;
+  send<Data>(job: JobDefinition<Data>, data: Data, options?: { tx?: SqlExecutor }): Promise<string | null>;
+  work<Data>(
+    job: JobDefinition<Data>,
+    options: { concurrency: number },
+    handler: JobHandler<Data>,
+  ): Promise<void>;
   /** Stops taking jobs and waits (up to timeoutMs) for running ones. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
-
-const JOB_NAMES: JobName[] = ['video.process'];
 
 /** pg-boss on the application database (PGlite or PostgreSQL). */
 export class PgBossJobQueue implements JobQueue {
@@ -62,7 +71,7 @@ export class PgBossJobQueue implements JobQueue {
     this.boss.on('error', () => {}); // reported through job failures; a transient poll error must not crash
   }
 
-  async start(): Promise<void> {
+  async start(jobs: readonly AnyJob[]): Promise<void> {
     await startRacing(() => this.boss.start());
     const options = {
       retryLimit: this.settings.retryLimit,
@@ -70,7 +79,7 @@ export class PgBossJobQueue implements JobQueue {
       retryBackoff: true,
       heartbeatSeconds: this.settings.heartbeatSeconds,
     };
-    for (const name of JOB_NAMES) {
+    for (const name of new Set(jobs.map((job) => job.name))) {
       await this.boss.createQueue(name, options);
       await this.boss.updateQueue(name, options); // settings changed since the queue was first made
       // createQueue empties pg-boss's queue cache; a later send() inside a transaction would refill it
@@ -79,16 +88,17 @@ export class PgBossJobQueue implements JobQueue {
     }
   }
 
-  async send<N extends JobName>(name: N, data: JobCatalogue[N], options: SendOptions = {}) {
-    return this.boss.send(name, data, {
+  async send<Data>(job: JobDefinition<Data>, data: Data, options: { tx?: SqlExecutor } = {}) {
+    const { expireInSeconds } = job.options(data);
+    return this.boss.send(job.name, data as object, {
       ...(options.tx ? { db: options.tx } : {}),
-      ...(options.expireInSeconds ? { expireInSeconds: options.expireInSeconds } : {}),
+      ...(expireInSeconds ? { expireInSeconds } : {}),
     });
   }
 
-  async work<N extends JobName>(name: N, options: { concurrency: number }, handler: JobHandler<N>) {
-    await this.boss.work<JobCatalogue[N]>(
-      name,
+  async work<Data>(job: JobDefinition<Data>, options: { concurrency: number }, handler: JobHandler<Data>) {
+    await this.boss.work<Data>(
+      job.name,
       { localConcurrency: options.concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
       async ([job]) => {
         if (!job) return;

@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKeys } from '../auth/api-keys.ts';
-import { ownerKeyId, type Principal } from '../auth/principal.ts';
-import type { UploadTokens } from '../auth/upload-tokens.ts';
 import { errors } from '../errors.ts';
+import { bearerToken } from '../http/bearer.ts';
+import type { ApiKeys } from './api-keys.ts';
+import { ownerKeyId, type Principal } from './principal.ts';
+import type { UploadTokens } from './upload-tokens.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,10 +25,13 @@ export interface Authenticator {
   rateLimitKey(request: FastifyRequest): Promise<string>;
 }
 
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
+/**
+ * The principal a `requireKey` / `requireKeyOrUploadToken` preHandler established. Asking for it on a
+ * route without one is a programming error, answered as missing credentials rather than trusted.
+ */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw errors.authRequired('Send an API key as "Authorization: Bearer <key>"');
+  return request.principal;
 }
 
 export function createAuthenticator(keys: ApiKeys, tokens: UploadTokens): Authenticator {

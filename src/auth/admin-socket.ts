@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ApiKeys } from '../auth/api-keys.ts';
-import type { Role } from '../auth/principal.ts';
-import { installErrorHandling } from './error-handler.ts';
+import { installErrorHandling } from '../http/error-handler.ts';
+import type { ApiKeys } from './api-keys.ts';
+import type { Role } from './principal.ts';
 
 /**
  * Key administration over a Unix socket in DATA_DIR, readable only by its owner. PGlite is

@@ -1,0 +1,54 @@
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Db } from '../platform/db/database.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { DomainModule } from '../platform/module.ts';
+import type { BlobStore } from '../platform/storage/blob-store.ts';
+import type { MediaLinks } from '../playback/media-links.ts';
+import type { RequestProcessing } from '../processing/jobs.ts';
+import { VideoChangeFeed } from './video-change-feed.ts';
+import { VideoRepository } from './video-repository.ts';
+import { videoRoutes } from './video-routes.ts';
+import { VideoService } from './video-service.ts';
+
+export interface CatalogDeps {
+  db: Db;
+  store: BlobStore;
+  clock: Clock;
+  log: Logger;
+  auth: Authenticator;
+  links: MediaLinks;
+  requestProcessing: RequestProcessing;
+  http: { publicBaseUrl: string | undefined; allowedHosts: readonly string[] };
+  /** SSE_MAX_CONNECTIONS_PER_IP. */
+  events: { maxConnectionsPerIp: number };
+}
+
+export interface Catalog extends DomainModule {
+  videos: VideoRepository;
+  service: VideoService;
+}
+
+/** Videos: reading one, following its progress, reprocessing and deleting it. */
+export function createCatalog(deps: CatalogDeps): Catalog {
+  const videos = new VideoRepository(deps.db);
+  const service = new VideoService({ ...deps, videos });
+  // One poll of the database per process feeds every event stream, whichever node runs the worker.
+  const feed = new VideoChangeFeed({
+    load: (ids) => videos.findSummaries(ids),
+    onError: (error) => deps.log.warn({ err: error }, 'video change feed poll failed'),
+  });
+  return {
+    videos,
+    service,
+    routes: (app) =>
+      videoRoutes(app, {
+        service,
+        auth: deps.auth,
+        links: deps.links,
+        ...deps.http,
+        events: { feed, maxConnectionsPerIp: deps.events.maxConnectionsPerIp },
+      }),
+    close: async () => feed.close(),
+  };
+}
