@@ -1,30 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { type Auth, createAuth } from './auth/module.ts';
-import { type Catalog, createCatalog } from './catalog/module.ts';
 import type { Config } from './config.ts';
+import { createDomains, type Domains } from './domains.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { createServer } from './http/server.ts';
-import { resolveMediaTools } from './media/ffmpeg-binary.ts';
-import { probeMedia } from './media/probe.ts';
 import { startBackground } from './platform/background.ts';
 import type { Database } from './platform/db/database.ts';
 import { createLogger, type LoggerOptions } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import type { DomainModule } from './platform/module.ts';
 import { openPlatform, type Platform } from './platform/platform.ts';
-import { createPlayback, type Playback } from './playback/module.ts';
-import { createProcessing, type Processing } from './processing/module.ts';
-import { createUploads, type Uploads } from './uploads/module.ts';
-
-/** Every domain, built in dependency order: each one only uses those above it. */
-export interface Domains {
-  auth: Auth;
-  processing: Processing;
-  playback: Playback;
-  catalog: Catalog;
-  uploads: Uploads;
-}
 
 export interface App extends Platform, Domains {
   config: Config;
@@ -75,55 +60,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await close();
     throw error;
   }
-}
-
-async function createDomains(config: Config, platform: Platform): Promise<Domains> {
-  const { database, store, clock, log } = platform;
-  const db = database.db;
-  const tools = resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
-  const auth = createAuth({
-    db,
-    uploadTokenTtlSeconds: config.uploads.uploadTokenTtlSeconds,
-    tokensPerMinute: config.rateLimit.uploadTokensPerMinute,
-  });
-  const processing = createProcessing({
-    ...platform,
-    db,
-    tools,
-    config: config.processing,
-    retryLimit: config.jobs.retryLimit,
-    concurrency: config.workers.transcodeConcurrency,
-  });
-  const playback = await createPlayback({
-    db,
-    store,
-    clock,
-    cache: platform.cache,
-    delivery: config.delivery,
-  });
-  const catalog = createCatalog({
-    db,
-    store,
-    clock,
-    log,
-    auth: auth.authenticator,
-    links: playback.links,
-    requestProcessing: processing.requestProcessing,
-    http: { publicBaseUrl: config.publicBaseUrl, allowedHosts: config.http.allowedHosts },
-    events: config.events,
-  });
-  const uploads = createUploads({
-    db,
-    store,
-    clock,
-    auth: auth.authenticator,
-    tokens: auth.uploadTokens,
-    videos: catalog.videos,
-    requestProcessing: processing.requestProcessing,
-    probe: (input) => probeMedia(tools.ffprobe, input),
-    config,
-  });
-  return { auth, processing, playback, catalog, uploads };
 }
 
 /** Fastify with the cross-cutting concerns, the operational routes and every domain's routes. */

@@ -100,30 +100,10 @@ type Env = Record<string, string | undefined>;
 
 const MiB = 1024 * 1024;
 
-export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
-  const s3Bucket = env.S3_BUCKET;
-  const storage: Config['storage'] = s3Bucket
-    ? {
-        kind: 's3',
-        bucket: s3Bucket,
-        region: env.S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
-        endpoint: env.S3_ENDPOINT || undefined,
-        forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
-        accessKeyId: env.AWS_ACCESS_KEY_ID,
-        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      }
-    : { kind: 'local', root: path.resolve(env.STORAGE_DIR ?? path.join(dataDir, 'media')) };
-  // S3 multipart parts (except the last) must be at least 5 MiB.
-  const minChunkSize = storage.kind === 's3' ? 5 * MiB : bytes(env, 'UPLOAD_MIN_CHUNK_SIZE', 256 * 1024);
-  const defaultChunkSize = bytes(env, 'UPLOAD_CHUNK_SIZE', 8 * MiB);
-  const maxChunkSize = bytes(env, 'UPLOAD_MAX_CHUNK_SIZE', 64 * MiB);
-  if (defaultChunkSize < minChunkSize || defaultChunkSize > maxChunkSize) {
-    throw new ConfigError(
-      `UPLOAD_CHUNK_SIZE must be between ${minChunkSize} and ${maxChunkSize} bytes (S3 needs ≥ 5 MiB)`,
-    );
-  }
-  const config: Config = {
+  const storage = storageOf(env, dataDir);
+  return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
     dataDir,
@@ -148,22 +128,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       preset: env.X264_PRESET ?? 'veryfast',
       mp4Download: bool(env, 'MP4_DOWNLOAD', true),
     },
-    uploads: {
-      defaultChunkSize,
-      minChunkSize,
-      maxChunkSize,
-      minSize: bytes(env, 'UPLOAD_MIN_SIZE', 1),
-      maxSize: bytes(env, 'UPLOAD_MAX_SIZE', 20 * 1024 * MiB),
-      sessionTtlSeconds: int(env, 'UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 1),
-      maxDurationSeconds: int(env, 'MAX_VIDEO_DURATION_SECONDS', 6 * 3600, 1),
-      maxWidth: int(env, 'MAX_VIDEO_WIDTH', 7680, 1),
-      maxHeight: int(env, 'MAX_VIDEO_HEIGHT', 7680, 1),
-      uploadTokenTtlSeconds: int(env, 'UPLOAD_TOKEN_TTL_SECONDS', 3600, 1),
-      maxActiveSessions: int(env, 'UPLOAD_MAX_ACTIVE_SESSIONS', 20, 1),
-      maxReservedBytes: bytes(env, 'UPLOAD_MAX_RESERVED_BYTES', 200 * 1024 * MiB),
-      idleTimeoutSeconds: int(env, 'UPLOAD_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
-      maxConcurrentChunksPerIp: int(env, 'UPLOAD_MAX_CONCURRENT_CHUNKS_PER_IP', 32, 1),
-    },
+    uploads: uploadLimits(env, storage),
     rateLimit: {
       uploadsPerMinute: int(env, 'RATE_LIMIT_UPLOADS_PER_MINUTE', 60, 1),
       chunksPerMinute: int(env, 'RATE_LIMIT_CHUNKS_PER_MINUTE', 3000, 1),
@@ -176,7 +141,48 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     delivery: delivery(env, storage),
     http: httpEdge(env),
   };
-  return { ...config, ...overrides };
+}
+
+function storageOf(env: Env, dataDir: string): Config['storage'] {
+  const bucket = env.S3_BUCKET;
+  if (!bucket) return { kind: 'local', root: path.resolve(env.STORAGE_DIR ?? path.join(dataDir, 'media')) };
+  return {
+    kind: 's3',
+    bucket,
+    region: env.S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
+    endpoint: env.S3_ENDPOINT || undefined,
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+  };
+}
+
+function uploadLimits(env: Env, storage: Config['storage']): UploadLimits {
+  // S3 multipart parts (except the last) must be at least 5 MiB.
+  const minChunkSize = storage.kind === 's3' ? 5 * MiB : bytes(env, 'UPLOAD_MIN_CHUNK_SIZE', 256 * 1024);
+  const defaultChunkSize = bytes(env, 'UPLOAD_CHUNK_SIZE', 8 * MiB);
+  const maxChunkSize = bytes(env, 'UPLOAD_MAX_CHUNK_SIZE', 64 * MiB);
+  if (defaultChunkSize < minChunkSize || defaultChunkSize > maxChunkSize) {
+    throw new ConfigError(
+      `UPLOAD_CHUNK_SIZE must be between ${minChunkSize} and ${maxChunkSize} bytes (S3 needs ≥ 5 MiB)`,
+    );
+  }
+  return {
+    defaultChunkSize,
+    minChunkSize,
+    maxChunkSize,
+    minSize: bytes(env, 'UPLOAD_MIN_SIZE', 1),
+    maxSize: bytes(env, 'UPLOAD_MAX_SIZE', 20 * 1024 * MiB),
+    sessionTtlSeconds: int(env, 'UPLOAD_SESSION_TTL_SECONDS', 24 * 3600, 1),
+    maxDurationSeconds: int(env, 'MAX_VIDEO_DURATION_SECONDS', 6 * 3600, 1),
+    maxWidth: int(env, 'MAX_VIDEO_WIDTH', 7680, 1),
+    maxHeight: int(env, 'MAX_VIDEO_HEIGHT', 7680, 1),
+    uploadTokenTtlSeconds: int(env, 'UPLOAD_TOKEN_TTL_SECONDS', 3600, 1),
+    maxActiveSessions: int(env, 'UPLOAD_MAX_ACTIVE_SESSIONS', 20, 1),
+    maxReservedBytes: bytes(env, 'UPLOAD_MAX_RESERVED_BYTES', 200 * 1024 * MiB),
+    idleTimeoutSeconds: int(env, 'UPLOAD_IDLE_TIMEOUT_SECONDS', 30, 1, 3600),
+    maxConcurrentChunksPerIp: int(env, 'UPLOAD_MAX_CONCURRENT_CHUNKS_PER_IP', 32, 1),
+  };
 }
 
 function publicBaseUrl(raw: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { errors } from '../errors.ts';
+import { type Clock, systemClock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
 import { ROLES, type Role } from './principal.ts';
@@ -22,8 +23,11 @@ export function hashSecret(secret: string): string {
 export class ApiKeys {
   readonly #db: Db;
 
-  constructor(db: Db) {
+  readonly #clock: Clock;
+
+  constructor(db: Db, clock: Clock = systemClock) {
     this.#db = db;
+    this.#clock = clock;
   }
 
   /**
@@ -76,7 +80,7 @@ export class ApiKeys {
     if (matches.length > 1) throw errors.validation(`Several keys are named "${idOrName}": revoke by id`);
     const row = await this.#db
       .updateTable('api_keys')
-      .set({ revoked_at: new Date() })
+      .set({ revoked_at: this.#clock.now() })
       .where('id', '=', matches[0]!.id)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -93,10 +97,10 @@ export class ApiKeys {
       .executeTakeFirst();
     if (!row) return undefined;
     // Record use at most once a minute: no write on every request.
-    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    if (!row.last_used_at || this.#clock.nowMs() - row.last_used_at.getTime() > 60_000) {
       await this.#db
         .updateTable('api_keys')
-        .set({ last_used_at: new Date() })
+        .set({ last_used_at: this.#clock.now() })
         .where('id', '=', row.id)
         .execute();
     }

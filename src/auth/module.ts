@@ -1,3 +1,4 @@
+import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { DomainModule } from '../platform/module.ts';
 import { ApiKeys } from './api-keys.ts';
@@ -7,6 +8,7 @@ import { UploadTokens } from './upload-tokens.ts';
 
 export interface AuthDeps {
   db: Db;
+  clock: Clock;
   /** UPLOAD_TOKEN_TTL_SECONDS. */
   uploadTokenTtlSeconds: number;
   /** RATE_LIMIT_UPLOAD_TOKENS_PER_MINUTE: tokens one key may mint a minute. */
@@ -22,8 +24,8 @@ export interface Auth extends DomainModule {
 
 /** Who is calling: API keys (with roles), short-lived upload tokens, the request authenticator. */
 export function createAuth(deps: AuthDeps): Auth {
-  const apiKeys = new ApiKeys(deps.db);
-  const uploadTokens = new UploadTokens(deps.db, deps.uploadTokenTtlSeconds);
+  const apiKeys = new ApiKeys(deps.db, deps.clock);
+  const uploadTokens = new UploadTokens(deps.db, deps.uploadTokenTtlSeconds, deps.clock);
   const authenticator = createAuthenticator(apiKeys, uploadTokens);
   return {
     apiKeys,

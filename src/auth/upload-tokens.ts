@@ -1,4 +1,5 @@
 import { errors } from '../errors.ts';
+import { type Clock, systemClock } from '../platform/clock.ts';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import { newId, newSecret } from '../platform/ids.ts';
 import { hashSecret } from './api-keys.ts';
@@ -21,14 +22,17 @@ export class UploadTokens {
   readonly #db: Db;
   readonly #ttlSeconds: number;
 
-  constructor(db: Db, ttlSeconds: number) {
+  readonly #clock: Clock;
+
+  constructor(db: Db, ttlSeconds: number, clock: Clock = systemClock) {
     this.#db = db;
     this.#ttlSeconds = ttlSeconds;
+    this.#clock = clock;
   }
 
   async issue(apiKeyId: string): Promise<{ token: string; expiresAt: string }> {
     const token = newSecret('rut');
-    const expiresAt = new Date(Date.now() + this.#ttlSeconds * 1000);
+    const expiresAt = new Date(this.#clock.nowMs() + this.#ttlSeconds * 1000);
     await this.#db
       .insertInto('upload_tokens')
       .values({
@@ -48,7 +52,7 @@ export class UploadTokens {
       .innerJoin('api_keys', 'api_keys.id', 'upload_tokens.api_key_id')
       .select(['upload_tokens.id', 'upload_tokens.api_key_id', 'upload_tokens.upload_id', 'api_keys.role'])
       .where('upload_tokens.hash', '=', hashSecret(token))
-      .where('upload_tokens.expires_at', '>', new Date())
+      .where('upload_tokens.expires_at', '>', this.#clock.now())
       .where('api_keys.revoked_at', 'is', null)
       .executeTakeFirst();
     return row

@@ -51,7 +51,18 @@ function noKeyMessage(config: ClientConfig): string {
   ].join('\n');
 }
 
-async function upload(args: string[], config: ClientConfig): Promise<number> {
+interface UploadArgs {
+  files: string[];
+  title: string | undefined;
+  parallel: number;
+  chunkSize: number | undefined;
+  json: boolean;
+  url: string | undefined;
+  key: string | undefined;
+}
+
+/** The command line of `reel upload`, or the exit code of a usage error (already reported). */
+function parseUploadArgs(args: string[]): UploadArgs | number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -73,79 +84,101 @@ async function upload(args: string[], config: ClientConfig): Promise<number> {
     console.error(`reel upload: --parallel must be an integer from 1 to 64, got "${values.parallel}"`);
     return 2;
   }
-  let chunkSize: number | undefined;
-  if (values['chunk-size'] !== undefined) {
-    chunkSize = parseByteSize(values['chunk-size']);
-    if (!chunkSize) {
-      console.error(
-        `reel upload: --chunk-size must be a size like 8MiB or 1048576, got "${values['chunk-size']}"`,
-      );
-      return 2;
-    }
+  const chunkSize = values['chunk-size'] === undefined ? undefined : parseByteSize(values['chunk-size']);
+  if (values['chunk-size'] !== undefined && !chunkSize) {
+    console.error(
+      `reel upload: --chunk-size must be a size like 8MiB or 1048576, got "${values['chunk-size']}"`,
+    );
+    return 2;
   }
-  const target = await resolveTarget(config, values);
+  const { title, json, url, key } = values;
+  return { files: positionals, title, parallel, chunkSize, json: json ?? false, url, key };
+}
+
+async function upload(args: string[], config: ClientConfig): Promise<number> {
+  const parsed = parseUploadArgs(args);
+  if (typeof parsed === 'number') return parsed;
+  const target = await resolveTarget(config, parsed);
   if (!target.apiKey) {
     console.error(noKeyMessage(config));
     return 1;
   }
-  const missing = positionals.filter((file) => !existsSync(file));
+  const missing = parsed.files.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     for (const file of missing) console.error(`reel upload: ${file}: no such file`);
     return 1;
   }
-
   // Ctrl-C stops cleanly: the server keeps the chunks, and the same command resumes.
   const controller = new AbortController();
   const interrupt = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', interrupt);
   let failures = 0;
   try {
-    for (const file of positionals) {
+    for (const file of parsed.files) {
       if (controller.signal.aborted) break;
-      const progress = new ProgressWriter(process.stderr, path.basename(file));
-      try {
-        const result = await uploadFile({
-          baseUrl: target.baseUrl,
-          apiKey: target.apiKey,
-          filePath: file,
-          title: values.title,
-          parallel,
-          chunkSize,
-          statePath: config.statePath,
-          signal: controller.signal,
-          onProgress: (update) => progress.update(update),
-          onRetry: ({ what, error, delayMs }) => {
-            progress.finish();
-            console.error(
-              `${path.basename(file)}: ${what}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s`,
-            );
-          },
-        });
-        progress.finish();
-        const url = `${target.baseUrl}/api/v1/videos/${result.videoId}`;
-        if (values.json) {
-          console.log(JSON.stringify({ file, uploadId: result.uploadId, videoId: result.videoId, url }));
-        } else {
-          console.log(`${file}: video ${result.videoId}${result.resumed ? ' (resumed)' : ''}`);
-          console.log(`  GET ${url}`);
-        }
-      } catch (error) {
-        progress.finish();
-        failures++;
-        if (controller.signal.aborted) {
-          console.error(`${file}: interrupted; run the same command again to resume.`);
-          break;
-        }
-        const { code, message } = errorFields(error, target.baseUrl);
-        if (values.json) console.log(JSON.stringify({ file, error: { code, message } }));
-        console.error(`${file}: ${code}: ${message}`);
-      }
+      const ok = await uploadOne(
+        file,
+        parsed,
+        { ...target, apiKey: target.apiKey },
+        config,
+        controller.signal,
+      );
+      if (!ok) failures++;
     }
   } finally {
     process.removeListener('SIGINT', interrupt);
   }
   if (controller.signal.aborted) return 130;
   return failures > 0 ? 1 : 0;
+}
+
+/** Uploads one file with a progress line; reports the outcome. Whether it succeeded. */
+async function uploadOne(
+  file: string,
+  options: UploadArgs,
+  target: { baseUrl: string; apiKey: string },
+  config: ClientConfig,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const progress = new ProgressWriter(process.stderr, path.basename(file));
+  try {
+    const result = await uploadFile({
+      baseUrl: target.baseUrl,
+      apiKey: target.apiKey,
+      filePath: file,
+      title: options.title,
+      parallel: options.parallel,
+      chunkSize: options.chunkSize,
+      statePath: config.statePath,
+      signal,
+      onProgress: (update) => progress.update(update),
+      onRetry: ({ what, error, delayMs }) => {
+        progress.finish();
+        console.error(
+          `${path.basename(file)}: ${what}: ${describe(error)}; retrying in ${(delayMs / 1000).toFixed(1)} s`,
+        );
+      },
+    });
+    progress.finish();
+    const url = `${target.baseUrl}/api/v1/videos/${result.videoId}`;
+    if (options.json) {
+      console.log(JSON.stringify({ file, uploadId: result.uploadId, videoId: result.videoId, url }));
+    } else {
+      console.log(`${file}: video ${result.videoId}${result.resumed ? ' (resumed)' : ''}`);
+      console.log(`  GET ${url}`);
+    }
+    return true;
+  } catch (error) {
+    progress.finish();
+    if (signal.aborted) {
+      console.error(`${file}: interrupted; run the same command again to resume.`);
+      return false;
+    }
+    const { code, message } = errorFields(error, target.baseUrl);
+    if (options.json) console.log(JSON.stringify({ file, error: { code, message } }));
+    console.error(`${file}: ${code}: ${message}`);
+    return false;
+  }
 }
 
 async function status(args: string[], config: ClientConfig): Promise<number> {

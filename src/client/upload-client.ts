@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { loadClientConfig } from '../config.ts';
 import { expectedChunkLength, formatContentDigest, totalChunksFor } from '../uploads/chunks.ts';
 import { ReelApi, ReelApiError } from './api.ts';
+import { contentTypeFor, hashFile, readFully } from './local-file.ts';
 import { ResumeStateFile, resumeKey } from './resume-state.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 
 export { ReelApiError } from './api.ts';
+export { contentTypeFor } from './local-file.ts';
 
 export interface UploadProgress {
   /** Bytes the server holds (chunks acknowledged, including those sent by an earlier run). */
@@ -70,28 +71,6 @@ interface Session {
   totalChunks: number;
   missing: number[];
   resumed: boolean;
-}
-
-/** Video container extensions → the MIME type sent when creating the session. */
-const CONTENT_TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  m4v: 'video/x-m4v',
-  mov: 'video/quicktime',
-  '3gp': 'video/3gpp',
-  mkv: 'video/x-matroska',
-  webm: 'video/webm',
-  avi: 'video/x-msvideo',
-  ts: 'video/mp2t',
-  mts: 'video/mp2t',
-  m2ts: 'video/mp2t',
-  mpg: 'video/mpeg',
-  mpeg: 'video/mpeg',
-  flv: 'video/x-flv',
-  wmv: 'video/x-ms-wmv',
-};
-
-export function contentTypeFor(filename: string): string {
-  return CONTENT_TYPES[path.extname(filename).slice(1).toLowerCase()] ?? 'application/octet-stream';
 }
 
 const COMPLETE_IDLE_TIMEOUT_MS = 15 * 60_000; // verifying and probing a big file takes a while
@@ -394,28 +373,4 @@ class Upload {
       onRetry: onRetry && ((info) => onRetry({ what, error: info.error, delayMs: info.delayMs })),
     });
   }
-}
-
-/** Fills `target` from `position`; a short read means the file shrank since the upload started. */
-async function readFully(
-  file: FileHandle,
-  target: Buffer,
-  position: number,
-  filePath: string,
-): Promise<void> {
-  let filled = 0;
-  while (filled < target.length) {
-    const { bytesRead } = await file.read(target, filled, target.length - filled, position + filled);
-    if (bytesRead === 0)
-      throw new Error(`${filePath} changed while it was being uploaded (it is shorter now)`);
-    filled += bytesRead;
-  }
-}
-
-async function hashFile(filePath: string, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const part of createReadStream(filePath, { highWaterMark: 1024 * 1024, signal })) {
-    hash.update(part as Buffer);
-  }
-  return hash.digest('hex');
 }

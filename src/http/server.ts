@@ -87,6 +87,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
   await app.register(swagger, {
+    // Shared schemas appear in OpenAPI under their own $id (`Video`, `Error`), not def-N.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       info: {
         title: 'Reel API',

@@ -117,23 +117,32 @@ export function ladderFilterGraph(probe: ProbeResult, rungs: readonly Rung[], to
 
 /** The ffmpeg arguments that encode every rung (and the audio rendition) in one process. */
 export function buildEncodeArgs(params: EncodeArgsInput): string[] {
-  const { input, outputDir, probe, rungs } = params;
-  const video = requireVideo(probe);
+  const { input, probe, rungs } = params;
+  requireVideo(probe);
   if (rungs.length === 0) throw new RangeError('buildEncodeArgs: no rungs to encode');
   const segmentSeconds = params.segmentSeconds ?? DEFAULT_SEGMENT_SECONDS;
   const keyframeSeconds = params.keyframeSeconds ?? DEFAULT_KEYFRAME_SECONDS;
   checkSegmentTiming(segmentSeconds, keyframeSeconds);
   const toneMap = params.hdrToneMap ?? true;
-  const hasAudio = probe.audio !== null;
-  const variants = rungs.length + (hasAudio ? 1 : 0);
-  const fps = rungs[0]!.fps;
 
   const args = ['-hide_banner', '-nostdin', '-y', '-loglevel', 'warning', '-i', input];
   args.push('-filter_complex', ladderFilterGraph(probe, rungs, toneMap));
   for (let i = 0; i < rungs.length; i++) args.push('-map', `[v${i}]`);
   if (probe.audio) args.push('-map', `0:${probe.audio.index}`);
+  args.push(...videoEncoderArgs(params, keyframeSeconds, toneMap));
+  if (probe.audio) {
+    const bitrate = String(params.audioBitrateBps ?? DEFAULT_AUDIO_BITRATE_BPS);
+    args.push('-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', bitrate, '-ac:a', '2', '-ar:a', '48000');
+  }
+  args.push(...hlsMuxerArgs(params, segmentSeconds));
+  return args;
+}
 
-  args.push('-c:v', 'libx264', '-preset:v', params.preset ?? DEFAULT_PRESET);
+/** x264 for every rung: presets, closed GOPs with keyframes forced by time, capped CRF per rung. */
+function videoEncoderArgs(params: EncodeArgsInput, keyframeSeconds: number, toneMap: boolean): string[] {
+  const { rungs } = params;
+  const video = requireVideo(params.probe);
+  const args = ['-c:v', 'libx264', '-preset:v', params.preset ?? DEFAULT_PRESET];
   rungs.forEach((rung, i) => {
     // The top rung always counts as high: a small source's best picture gets the care.
     const high = Math.min(rung.width, rung.height) >= HIGH_RUNG_SHORT_SIDE || i === rungs.length - 1;
@@ -153,7 +162,7 @@ export function buildEncodeArgs(params: EncodeArgsInput): string[] {
     '1',
     // A GOP limit of twice the forced interval: x264 never adds an unforced keyframe of its own.
     '-g:v',
-    String(Math.ceil(fps * keyframeSeconds) * 2),
+    String(Math.ceil(rungs[0]!.fps * keyframeSeconds) * 2),
     // By time, not frame count, so rungs stay aligned on variable-frame-rate sources.
     '-force_key_frames:v',
     `expr:gte(t,n_forced*${keyframeSeconds})`,
@@ -173,14 +182,17 @@ export function buildEncodeArgs(params: EncodeArgsInput): string[] {
       String(rung.level),
     );
   });
-  if (hasAudio) {
-    const bitrate = String(params.audioBitrateBps ?? DEFAULT_AUDIO_BITRATE_BPS);
-    args.push('-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', bitrate, '-ac:a', '2', '-ar:a', '48000');
-  }
+  return args;
+}
 
+/** The HLS fMP4 muxer: one media playlist per variant, growing while encoding. */
+function hlsMuxerArgs(params: EncodeArgsInput, segmentSeconds: number): string[] {
+  const { outputDir, rungs } = params;
+  const hasAudio = params.probe.audio !== null;
+  const variants = rungs.length + (hasAudio ? 1 : 0);
   // With a single variant ffmpeg leaves `%v` unexpanded in the init name, so name it directly.
   const initName = variants > 1 ? initSegmentName('%v') : initSegmentName(rungs[0]!.name);
-  args.push(
+  return [
     '-f',
     'hls',
     '-hls_time',
@@ -206,8 +218,7 @@ export function buildEncodeArgs(params: EncodeArgsInput): string[] {
     'pipe:1',
     '-nostats',
     path.join(outputDir, '%v', MEDIA_PLAYLIST_NAME),
-  );
-  return args;
+  ];
 }
 
 /** The segment length must be a whole number of keyframe intervals, or segments would not align. */
