@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { chunkOf, createSession, makeVideoOfSize, putChunk } from './support/uploads.ts';
-import { videoFixture } from './support/videos.ts';
+import { insertVideo } from './support/videos.ts';
 
 const chunkSize = 256 * 1024;
 
@@ -173,10 +173,7 @@ describe('service endpoints', () => {
   });
 
   it('a deleted private video is not revealed: 404 without a key, 410 with one', async () => {
-    await t.app.catalog.videos.insert(
-      t.app.database.db,
-      videoFixture('privatedel01', { visibility: 'private' }),
-    );
+    await insertVideo(t, 'privatedel01', { visibility: 'private' });
     assert.equal(
       (await t.request({ method: 'GET', url: '/api/v1/videos/privatedel01', auth: null })).statusCode,
       404,

@@ -9,7 +9,7 @@ import { processVideoJob } from '../src/processing/jobs.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { makeClip, mediaTools } from './support/media.ts';
 import { uploadVideo, waitForVideo } from './support/processing.ts';
-import { videoFixture } from './support/videos.ts';
+import { insertVideo, videoFixture } from './support/videos.ts';
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -153,15 +153,12 @@ describe('deleting a video while its job runs', () => {
     const clip = await makeClip(t.dir, { seconds: 2, name: 'missing-source.mp4' });
     const probe = await probeMedia(mediaTools().ffprobe, clip);
     const id = 'missingsrc01';
-    await t.app.catalog.videos.insert(
-      t.app.database.db,
-      videoFixture(id, {
-        duration_seconds: probe.durationSeconds,
-        audio_codec: 'aac',
-        probe: probe.raw,
-        source_key: 'sources/missing/original.mp4', // never written
-      }),
-    );
+    await insertVideo(t, id, {
+      duration_seconds: probe.durationSeconds,
+      audio_codec: 'aac',
+      probe: probe.raw,
+      source_key: 'sources/missing/original.mp4', // never written
+    });
     await t.app.queue.send(processVideoJob, { videoId: id, durationSeconds: probe.durationSeconds });
     const failed = await waitForVideo(t, id, (v) => v.status !== 'processing', 60_000);
     assert.equal(failed.status, 'failed');

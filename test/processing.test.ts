@@ -11,7 +11,7 @@ import { processVideoJob } from '../src/processing/jobs.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 import { makeClip, mediaTools } from './support/media.ts';
 import { uploadVideo, waitForVideo } from './support/processing.ts';
-import { videoFixture } from './support/videos.ts';
+import { insertVideo } from './support/videos.ts';
 
 function parseMaster(text: string) {
   const parser = new Parser();
@@ -225,16 +225,13 @@ describe('transcoding to an aligned HLS ladder', () => {
     const probe = await probeMedia(mediaTools().ffprobe, clip);
     await t.app.store.put('sources/broken/original.mp4', Buffer.alloc(300_000, 7));
     const id = 'brokenvideo1';
-    await t.app.catalog.videos.insert(
-      t.app.database.db,
-      videoFixture(id, {
-        duration_seconds: probe.durationSeconds,
-        audio_codec: 'aac',
-        probe: probe.raw,
-        source_key: 'sources/broken/original.mp4',
-        source_size: 300_000,
-      }),
-    );
+    await insertVideo(t, id, {
+      duration_seconds: probe.durationSeconds,
+      audio_codec: 'aac',
+      probe: probe.raw,
+      source_key: 'sources/broken/original.mp4',
+      source_size: 300_000,
+    });
     await t.app.queue.send(processVideoJob, { videoId: id, durationSeconds: probe.durationSeconds });
     const failed = await waitForVideo(t, id, (v) => v.status !== 'processing');
     assert.equal(failed.status, 'failed');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from './support/harness.ts';
-import { videoFixture } from './support/videos.ts';
+import { insertVideo } from './support/videos.ts';
 
 // GET /api/v1/videos/:id/events over a real socket (inject() cannot stream), with rows changed in the
 // database directly: no ffmpeg needed.
@@ -79,10 +79,6 @@ async function listen(t: TestApp): Promise<string> {
   await t.app.http.listen({ port: 0, host: '127.0.0.1' });
   const address = t.app.http.server.address() as { port: number };
   return `http://127.0.0.1:${address.port}`;
-}
-
-function insertVideo(t: TestApp, id: string) {
-  return t.app.catalog.videos.insert(t.app.database.db, videoFixture(id));
 }
 
 function setVideo(

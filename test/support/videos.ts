@@ -28,6 +28,11 @@ export function videoFixture(id: string, overrides: Partial<NewVideo> = {}): New
   };
 }
 
+/** A `processing` video row (see videoFixture), as a completed upload leaves it, without its job. */
+export function insertVideo(t: TestApp, id: string, overrides: Partial<NewVideo> = {}) {
+  return t.app.catalog.videos.insert(t.app.database.db, videoFixture(id, overrides));
+}
+
 /**
  * A ready video without transcoding: a row (see videoFixture) with a finished encode and a master
  * playlist in storage, so its API answer carries playback URLs that can be fetched. Returns the encode id.
@@ -38,7 +43,7 @@ export async function seedReadyVideo(
   overrides: Partial<NewVideo> = {},
 ): Promise<string> {
   const encodeId = newId();
-  await t.app.catalog.videos.insert(t.app.database.db, videoFixture(id, overrides));
+  await insertVideo(t, id, overrides);
   await t.app.processing.encodes.claimEncode(id, encodeId);
   const outputs = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
   if (!(await t.app.processing.encodes.finishEncode(id, encodeId, outputs, [])))
