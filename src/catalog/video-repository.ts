@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import { type Insertable, type Selectable, sql } from 'kysely';
 import type { VideoFacts } from '../auth/policy.ts';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import type { VideosTable } from '../platform/db/schema.ts';
@@ -86,7 +86,7 @@ export class VideoRepository {
         outputs: null,
         processing_log: null,
         ready_at: null,
-        updated_at: new Date(),
+        updated_at: sql<Date>`now()`,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -111,7 +111,7 @@ export class VideoRepository {
   async markDeleted(videoId: string): Promise<VideoRow | undefined> {
     return this.#db
       .updateTable('videos')
-      .set({ status: 'deleted', playable: false, updated_at: new Date() })
+      .set({ status: 'deleted', playable: false, updated_at: sql<Date>`now()` })
       .where('id', '=', videoId)
       .where('status', '<>', 'deleted')
       .returningAll()

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import fs, { type FileHandle } from 'node:fs/promises';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -9,13 +8,13 @@ import { LRUCache } from 'lru-cache';
 import type { DeliveryConfig } from '../config.ts';
 import { errors } from '../errors.ts';
 import {
+  type BlobBody,
   BlobNotFoundError,
   type BlobStat,
   type BlobStore,
   type ByteRange,
 } from '../platform/storage/blob-store.ts';
 import { cacheControl } from './cache-policy.ts';
-import { writeFileRange } from './file-range-writer.ts';
 import type { MediaGrant } from './media-access.ts';
 import { type ContentCoding, chooseEncoding, ifRangeAllows, noneMatchHits } from './negotiation.ts';
 import { contentRange, parseRange, type RangeResult } from './range.ts';
@@ -41,9 +40,9 @@ export interface MediaSenderDeps {
 
 /**
  * Sends one granted media file: playlists and VTT from memory (strong content ETag, gzip/brotli,
- * 304), binary files streamed from storage by byte range (206/416, never whole in memory, never
- * compressed; local files through reused buffers, S3 objects as the SDK streams them), or, in redirect
- * mode, a 302 to the CDN or a presigned URL. HEAD of a binary file only
+ * 304), binary files sent from storage by byte range (206/416, never whole in memory, never
+ * compressed; written to the socket by the store's openRange body), or, in redirect mode, a 302 to
+ * the CDN or a URL the store presigns. HEAD of a binary file only
  * stats it; HEAD of a playlist reads the small text, to give the same ETag and Content-Length as GET.
  */
 export class MediaSender {
@@ -136,47 +135,33 @@ export class MediaSender {
       : ({ kind: 'full' } as const);
     if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(stat.size);
     const part = range.kind === 'partial' ? { start: range.start, end: range.end } : undefined;
-    // Open the file before any header is set: a file that vanished is a clean 404.
-    const source = request.method === 'HEAD' ? undefined : await this.#open(grant.key, part);
+    // Open the object before any header is set: one that vanished is a clean 404.
+    const body = request.method === 'HEAD' ? undefined : await this.#open(grant.key, part);
     reply.headers({ ...common, 'content-type': grant.kind.contentType, 'accept-ranges': 'bytes' });
     this.#applyRange(reply, range, stat.size);
-    if (!source) return reply.send();
-    if (source.kind === 'stream') return reply.send(source.stream);
-    // A local file: written straight to the socket through reused buffers (see file-range-writer.ts).
+    if (!body) return reply.send();
+    // Straight to the socket (the local store through reused buffers: platform/storage/file-range-writer.ts).
     reply.hijack();
     try {
       reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
-      await writeFileRange(source.file, reply.raw, part?.start ?? 0, part?.end ?? stat.size - 1);
+      await body.writeTo(reply.raw).catch((error: unknown) => {
+        // The head is out and the response cut off: say so, as Fastify does for a stream that fails.
+        request.log.warn({ err: error }, 'response terminated with an error with headers already sent');
+      });
     } finally {
-      await source.file.close();
+      await body.close();
     }
     return reply;
   }
 
-  /** A local file handle (fast path), or a stream from the store (S3). */
-  async #open(
-    key: string,
-    range: ByteRange | undefined,
-  ): Promise<{ kind: 'file'; file: FileHandle } | { kind: 'stream'; stream: Readable }> {
-    const notFound = () => {
+  async #open(key: string, range: ByteRange | undefined): Promise<BlobBody> {
+    try {
+      return await this.#store.openRange(key, range);
+    } catch (error) {
+      if (!(error instanceof BlobNotFoundError)) throw error;
       this.#stats.delete(key);
-      return errors.mediaNotFound('No such media file');
-    };
-    if (this.#store.kind === 'local') {
-      // locate() is the validated path of the key inside the store's root.
-      const file = await fs.open(await this.#store.locate(key), 'r').catch((error: NodeJS.ErrnoException) => {
-        throw error.code === 'ENOENT' || error.code === 'ENOTDIR' ? notFound() : error;
-      });
-      if (!(await file.stat()).isFile()) {
-        await file.close();
-        throw notFound();
-      }
-      return { kind: 'file', file };
+      throw errors.mediaNotFound('No such media file');
     }
-    const stream = await this.#store.read(key, range).catch((error: unknown) => {
-      throw error instanceof BlobNotFoundError ? notFound() : error;
-    });
-    return { kind: 'stream', stream };
   }
 
   /** 206 + Content-Range for a partial range; Content-Length in every case. */
@@ -197,9 +182,9 @@ export class MediaSender {
   }
 
   /**
-   * Redirect mode: the CDN (PUBLIC_MEDIA_BASE_URL) for public and unlisted videos, else a presigned S3
-   * URL living as long as the signed URL that authorized it. A private video on local storage has no
-   * URL to hand out: it is streamed.
+   * Redirect mode: the CDN (PUBLIC_MEDIA_BASE_URL) for public and unlisted videos, else a URL the
+   * store presigns (S3), living as long as the signed URL that authorized it. A private video on a
+   * store that presigns nothing (local) has no URL to hand out: it is streamed.
    */
   async #redirectTarget(grant: MediaGrant): Promise<{ location: string; cacheControl: string } | undefined> {
     const { mode, publicMediaBaseUrl, signedUrlTtlSeconds } = this.#delivery;
@@ -207,11 +192,10 @@ export class MediaSender {
     if (publicMediaBaseUrl && grant.video.visibility !== 'private') {
       return { location: `${publicMediaBaseUrl}/${grant.key}`, cacheControl: 'public, max-age=300' };
     }
-    if (this.#store.kind !== 's3') return undefined;
+    if (!this.#store.presign) return undefined;
     const now = Math.floor(this.#now() / 1000);
     const ttl = grant.expiresAt === undefined ? signedUrlTtlSeconds : Math.max(60, grant.expiresAt - now);
-    // SigV4 presigned URLs live at most 7 days.
-    const location = await this.#store.locate(grant.key, Math.min(ttl, 7 * 24 * 3600));
+    const location = await this.#store.presign(grant.key, ttl);
     return { location, cacheControl: 'private, no-store' };
   }
 

@@ -61,7 +61,7 @@ export class EncodeRepository {
   async updateProgress(videoId: string, encodeId: string, percent: number, etaSeconds: number | null) {
     await this.#db
       .updateTable('videos')
-      .set({ progress_percent: percent, eta_seconds: etaSeconds, updated_at: new Date() })
+      .set({ progress_percent: percent, eta_seconds: etaSeconds, updated_at: sql<Date>`now()` })
       .where('id', '=', videoId)
       .where('pending_encode_id', '=', encodeId)
       .where('status', '=', 'processing')
@@ -80,7 +80,7 @@ export class EncodeRepository {
         encode_id: encodeId,
         outputs: JSON.stringify(outputs),
         renditions: JSON.stringify(renditions),
-        updated_at: new Date(),
+        updated_at: sql<Date>`now()`,
       })
       .where('id', '=', videoId)
       .where('pending_encode_id', '=', encodeId)

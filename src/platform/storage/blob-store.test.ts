@@ -10,6 +10,7 @@ blobStoreContract('local', async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reel-blob-store-'));
   return {
     store: new LocalBlobStore(root),
+    presigns: false,
     storedBytes: () => directoryBytes(root),
     cleanup: () => fs.rm(root, { recursive: true, force: true }),
   };
@@ -20,6 +21,7 @@ blobStoreContract('s3 (s3rver)', async () => {
   const store = new S3BlobStore(s3rver.config);
   return {
     store,
+    presigns: true,
     storedBytes: () => directoryBytes(s3rver.directory),
     async cleanup() {
       store.client.destroy();

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** An inclusive byte range, as in HTTP Range. */
 export interface ByteRange {
@@ -28,12 +28,27 @@ export interface CompletedPart {
 }
 
 /**
+ * An object's bytes, or one range of them, opened for sending (the object was there when opened).
+ * Use it once: writeTo(), or close() to let it go unsent.
+ */
+export interface BlobBody {
+  /**
+   * Writes the bytes to `destination` (an HTTP response whose head is written or pending), ends it
+   * and releases the body. A chunk's buffer may be reused once its write callback ran: the destination
+   * must have taken the bytes by then (a socket has). Resolves when done, or quietly when the
+   * destination closed first (a client gone). A read failing mid-way destroys the destination with
+   * the error, and rejects with it.
+   */
+  writeTo(destination: Writable): Promise<void>;
+  /** Releases the body without sending it. Safe after writeTo() and twice. */
+  close(): Promise<void>;
+}
+
+/**
  * Where bytes live: media sources, renditions, thumbnails. Keys are '/'-separated relative paths
  * built by Reel (never from raw user input).
  */
 export interface BlobStore {
-  readonly kind: 'local' | 's3';
-
   /** Starts an object of a known size that is written part by part, in any order, in parallel. */
   createMultipart(key: string, size: number, partSize: number): Promise<MultipartHandle>;
   /**
@@ -55,13 +70,23 @@ export interface BlobStore {
   put(key: string, body: Readable | Buffer | string, contentType?: string): Promise<void>;
   /** Streams an object or one byte range of it. Throws BlobNotFoundError if absent. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Opens an object or one byte range of it for sending to a client as fast as the store can (local: a
+   * file read into reused 1 MiB buffers; S3: the object's stream). Throws BlobNotFoundError if absent,
+   * before any byte is written.
+   */
+  openRange(key: string, range?: ByteRange): Promise<BlobBody>;
+  /**
+   * Only on stores that can hand out URLs: one that anyone holding it can GET the object from (Range
+   * honoured) for `ttlSeconds`, or as long as the store allows (S3: presigned, 7 days at most).
+   * Delivery redirects clients to it.
+   */
+  presign?(key: string, ttlSeconds: number): Promise<string>;
   stat(key: string): Promise<BlobStat | undefined>;
   /** Every key under a prefix ('videos/abc/'), sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<number>;
-  /** Copies an object (publish-by-copy); the source stays. */
-  copy(fromKey: string, toKey: string): Promise<void>;
   /**
    * A location ffmpeg/ffprobe can read the object from: a local file path, or a presigned
    * HTTP URL valid for `ttlSeconds`.
@@ -79,6 +104,13 @@ export class BlobNotFoundError extends Error {
     super(`blob not found: ${key}`);
     this.name = 'BlobNotFoundError';
     this.key = key;
+  }
+}
+
+/** Rejects a range that is not `start` ≤ `end`, both whole numbers from 0. */
+export function assertByteRange(range: ByteRange | undefined): void {
+  if (range && !(Number.isInteger(range.start) && range.start >= 0 && range.end >= range.start)) {
+    throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
   }
 }
 

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileRangeBody } from './blob-body.ts';
 import {
+  assertByteRange,
   assertSafeKey,
+  type BlobBody,
   BlobNotFoundError,
   type BlobStat,
   type BlobStore,
@@ -23,7 +26,6 @@ const PENDING_SUFFIX = '.partial';
  * named `<key>.partial` until completed, then renamed into place.
  */
 export class LocalBlobStore implements BlobStore {
-  readonly kind = 'local' as const;
   readonly root: string;
 
   constructor(root: string) {
@@ -117,21 +119,21 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    const file = this.pathOf(key);
-    const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new BlobNotFoundError(key) : error;
-    });
-    // open(2) succeeds on a directory (reads then fail with EISDIR): a directory is no object.
-    if (!(await handle.stat()).isFile()) {
-      await handle.close();
-      throw new BlobNotFoundError(key);
-    }
+    const { handle } = await openObject(this.pathOf(key), key);
     return createReadStream('', {
       fd: handle,
       start: range?.start,
       end: range?.end,
       highWaterMark: READ_BUFFER,
     });
+  }
+
+  /** The file itself, sent through reused buffers (file-range-writer.ts): nothing allocated per chunk. */
+  async openRange(key: string, range?: ByteRange): Promise<BlobBody> {
+    assertByteRange(range);
+    // locate() is the validated path of the key inside the root.
+    const { handle, size } = await openObject(await this.locate(key), key);
+    return fileRangeBody(handle, range?.start ?? 0, range?.end ?? size - 1);
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {
@@ -167,22 +169,6 @@ export class LocalBlobStore implements BlobStore {
     return keys.length;
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
-    const source = this.pathOf(fromKey);
-    const target = this.pathOf(toKey);
-    if (!(await fs.stat(source).catch(() => undefined))?.isFile()) throw new BlobNotFoundError(fromKey);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    // Copy beside, then rename, like put(): a reader of toKey never sees half a file.
-    const temp = `${target}.${randomUUID()}.tmp`;
-    try {
-      await fs.copyFile(source, temp);
-      await fs.rename(temp, target);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new BlobNotFoundError(fromKey) : error;
-    }
-  }
-
   async locate(key: string): Promise<string> {
     return this.pathOf(key);
   }
@@ -197,4 +183,21 @@ export class LocalBlobStore implements BlobStore {
     const stats = await fs.statfs(this.root);
     return stats.bavail * stats.bsize;
   }
+}
+
+/** Opens the file of an object for reading; BlobNotFoundError when there is none. */
+async function openObject(file: string, key: string): Promise<{ handle: FileHandle; size: number }> {
+  const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new BlobNotFoundError(key) : error;
+  });
+  const stats = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  // open(2) succeeds on a directory (reads then fail with EISDIR): a directory is no object.
+  if (!stats.isFile()) {
+    await handle.close();
+    throw new BlobNotFoundError(key);
+  }
+  return { handle, size: stats.size };
 }

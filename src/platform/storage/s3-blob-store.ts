@@ -3,7 +3,6 @@ import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -17,8 +16,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { streamBody } from './blob-body.ts';
 import {
+  assertByteRange,
   assertSafeKey,
+  type BlobBody,
   BlobNotFoundError,
   type BlobStat,
   type BlobStore,
@@ -34,6 +36,7 @@ const MAX_PART_SIZE = 5 * 1024 * MiB;
 const MAX_PARTS = 10_000;
 const DELETE_BATCH = 1000;
 const DEFAULT_URL_TTL_SECONDS = 3600;
+const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -49,7 +52,6 @@ export interface S3BlobStoreOptions {
  * chunk index n is part number n + 1, written straight from the request stream.
  */
 export class S3BlobStore implements BlobStore {
-  readonly kind = 's3' as const;
   readonly bucket: string;
   readonly client: S3Client;
 
@@ -165,9 +167,7 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     assertSafeKey(key);
-    if (range && !(Number.isInteger(range.start) && range.start >= 0 && range.end >= range.start)) {
-      throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
-    }
+    assertByteRange(range);
     try {
       const { Body } = await this.client.send(
         new GetObjectCommand({
@@ -182,6 +182,11 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(error)) throw new BlobNotFoundError(key);
       throw error;
     }
+  }
+
+  /** The object's stream as S3 sends it (a ranged GET for a range). */
+  async openRange(key: string, range?: ByteRange): Promise<BlobBody> {
+    return streamBody(await this.read(key, range));
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {
@@ -235,29 +240,17 @@ export class S3BlobStore implements BlobStore {
     return keys.length;
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
-    assertSafeKey(fromKey);
-    assertSafeKey(toKey);
-    try {
-      // A single CopyObject is limited to 5 GB; larger objects would need UploadPartCopy.
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: toKey,
-          CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
-        }),
-      );
-    } catch (error) {
-      if (isNotFound(error)) throw new BlobNotFoundError(fromKey);
-      throw error;
-    }
-  }
-
-  async locate(key: string, ttlSeconds = DEFAULT_URL_TTL_SECONDS): Promise<string> {
+  /** A presigned GET URL; SigV4 URLs live at most 7 days, so a longer `ttlSeconds` gets 7 days. */
+  async presign(key: string, ttlSeconds: number): Promise<string> {
     assertSafeKey(key);
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: ttlSeconds,
+      expiresIn: Math.min(ttlSeconds, MAX_URL_TTL_SECONDS),
     });
+  }
+
+  /** ffmpeg reads objects over HTTP: a presigned URL. */
+  locate(key: string, ttlSeconds = DEFAULT_URL_TTL_SECONDS): Promise<string> {
+    return this.presign(key, ttlSeconds);
   }
 
   /** A bucket has no size bound Reel could read. */
