@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { DeliveryConfig } from '../config.ts';
 import { errors } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
 import {
   type BlobBody,
   BlobNotFoundError,
@@ -35,7 +36,7 @@ interface TextFile {
 export interface MediaSenderDeps {
   store: BlobStore;
   delivery: Pick<DeliveryConfig, 'mode' | 'publicMediaBaseUrl' | 'signedUrlTtlSeconds'>;
-  now?: () => number;
+  clock: Clock;
 }
 
 /**
@@ -48,7 +49,7 @@ export interface MediaSenderDeps {
 export class MediaSender {
   readonly #store: BlobStore;
   readonly #delivery: MediaSenderDeps['delivery'];
-  readonly #now: () => number;
+  readonly #clock: Clock;
   /** Texts of finished encodes: their content can no longer change (content-addressed paths). */
   readonly #finalTexts = new LRUCache<string, TextFile>({
     maxSize: 32 * MiB,
@@ -65,7 +66,7 @@ export class MediaSender {
   constructor(deps: MediaSenderDeps) {
     this.#store = deps.store;
     this.#delivery = deps.delivery;
-    this.#now = deps.now ?? Date.now;
+    this.#clock = deps.clock;
   }
 
   send(request: FastifyRequest, reply: FastifyReply, grant: MediaGrant): Promise<FastifyReply> {
@@ -77,7 +78,7 @@ export class MediaSender {
       text: grant.kind.text,
       final: grant.final,
       expiresAt: grant.expiresAt,
-      nowSeconds: Math.floor(this.#now() / 1000),
+      nowSeconds: Math.floor(this.#clock.nowMs() / 1000),
     });
   }
 
@@ -193,7 +194,7 @@ export class MediaSender {
       return { location: `${publicMediaBaseUrl}/${grant.key}`, cacheControl: 'public, max-age=300' };
     }
     if (!this.#store.presign) return undefined;
-    const now = Math.floor(this.#now() / 1000);
+    const now = Math.floor(this.#clock.nowMs() / 1000);
     const ttl = grant.expiresAt === undefined ? signedUrlTtlSeconds : Math.max(60, grant.expiresAt - now);
     const location = await this.#store.presign(grant.key, ttl);
     return { location, cacheControl: 'private, no-store' };

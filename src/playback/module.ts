@@ -37,7 +37,7 @@ export async function createPlayback(deps: PlaybackDeps): Promise<Playback> {
     clock,
     cache: deps.cache.namespace('playback'),
   });
-  const sender = new MediaSender({ store, delivery, now: () => clock.nowMs() });
+  const sender = new MediaSender({ store, delivery, clock });
   return {
     links: new MediaLinks(signer, delivery.signedUrlTtlSeconds, clock),
     access,
