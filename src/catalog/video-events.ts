@@ -59,8 +59,6 @@ export interface VideoEventRouteOptions {
   toApi(row: VideoSummary, request: FastifyRequest): VideoApi;
   /** SSE_MAX_CONNECTIONS_PER_IP: open streams per client address (this process). */
   maxConnectionsPerIp: number;
-  /** A comment line every so often keeps proxies from closing an idle stream (default 15 s). */
-  keepAliveMs?: number;
 }
 
 /**
@@ -74,6 +72,9 @@ function replyHeaders(reply: FastifyReply): OutgoingHttpHeaders {
   }
   return headers;
 }
+
+/** A comment line this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
 
 /** A client over the cap may retry once one of its streams has closed. */
 const CAP_RETRY_AFTER_SECONDS = 5;
@@ -203,7 +204,7 @@ function followVideo(
     if (row && options.canRead(row, request)) push(options.toApi(row, request));
     else void stream.finish();
   });
-  const keepAlive = setInterval(() => stream.comment('keep-alive'), options.keepAliveMs ?? 15_000);
+  const keepAlive = setInterval(() => stream.comment('keep-alive'), KEEP_ALIVE_MS);
   keepAlive.unref();
   stream.onFinish(() => {
     unsubscribe();

@@ -23,7 +23,6 @@ export interface PlaybackDeps {
 export interface Playback extends DomainModule {
   /** The playback URLs the API hands out (signed for private videos). */
   links: MediaLinks;
-  access: MediaAccess;
 }
 
 /** Media delivery: HLS, MP4 and images under /media, signed URLs for private videos. */
@@ -40,7 +39,6 @@ export async function createPlayback(deps: PlaybackDeps): Promise<Playback> {
   const sender = new MediaSender({ store, delivery, clock });
   return {
     links: new MediaLinks(signer, delivery.signedUrlTtlSeconds, clock),
-    access,
     routes: (app) => mediaRoutes(app, { access, sender }),
   };
 }
