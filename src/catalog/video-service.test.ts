@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createKeyPrincipal, openServiceFixture, type ServiceFixture } from '../../test/support/services.ts';
+import {
+  createKeyPrincipal,
+  openServiceFixture,
+  rejectsWith,
+  type ServiceFixture,
+} from '../../test/support/services.ts';
 import { videoFixture } from '../../test/support/videos.ts';
 import type { Viewer } from '../auth/policy.ts';
 import type { Principal } from '../auth/principal.ts';
-import { AppError } from '../errors.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { EncodeRepository } from '../processing/encode-repository.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
 import { VideoRepository } from './video-repository.ts';
 import { VideoService } from './video-service.ts';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 describe('VideoService (real PGlite, local store)', () => {
   let f: ServiceFixture;

@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openServiceFixture, type ServiceFixture } from '../../test/support/services.ts';
+import { openServiceFixture, rejectsWith, type ServiceFixture } from '../../test/support/services.ts';
 import { videoFixture } from '../../test/support/videos.ts';
 import { VideoRepository } from '../catalog/video-repository.ts';
-import { AppError } from '../errors.ts';
 import { createLruCache } from '../platform/cache/lru-cache.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { EncodeRepository } from '../processing/encode-repository.ts';
 import { MediaAccess, type MediaRequest } from './media-access.ts';
 import { type PlayableVideos, playableVideos } from './playable-video.ts';
 import { encodePathPrefix, MediaUrlSigner } from './url-signer.ts';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 const OUTPUTS = { master: 'master.m3u8', mp4: null, posters: [], storyboard: null };
 

@@ -5,13 +5,17 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { makeClip, mediaTools } from '../../test/support/media.ts';
-import { createKeyPrincipal, openServiceFixture, type ServiceFixture } from '../../test/support/services.ts';
+import {
+  createKeyPrincipal,
+  openServiceFixture,
+  rejectsWith,
+  type ServiceFixture,
+} from '../../test/support/services.ts';
 import { chunkOf, digestHeader, sha256Hex } from '../../test/support/uploads.ts';
 import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import { UploadTokens } from '../auth/upload-tokens.ts';
 import { VideoRepository } from '../catalog/video-repository.ts';
 import type { UploadLimits } from '../config.ts';
-import { AppError } from '../errors.ts';
 import { probeMedia } from '../media/probe.ts';
 import { PgBossJobQueue } from '../platform/queue/job-queue.ts';
 import {
@@ -42,18 +46,6 @@ const LIMITS: UploadLimits = {
   idleTimeoutSeconds: 30,
   maxConcurrentChunksPerIp: 8,
 };
-
-/** Rejects with an AppError of this code (and returns it, for further checks). */
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `expected an AppError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 describe('UploadService (real PGlite, local store, pg-boss, ffprobe)', () => {
   let f: ServiceFixture;

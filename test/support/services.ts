@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiKeys } from '../../src/auth/api-keys.ts';
 import type { Principal, Role } from '../../src/auth/principal.ts';
+import { AppError } from '../../src/errors.ts';
 import { ManualClock } from '../../src/platform/clock.ts';
 import { type Database, type Db, openPGlite } from '../../src/platform/db/database.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
@@ -62,4 +64,16 @@ export async function createKeyPrincipal(
   const { key } = await new ApiKeys(db).create(name, role);
   if (key.role !== role) throw new Error(`key ${name} was made ${key.role}, not ${role}`);
   return { kind: 'api-key', keyId: key.id, role: key.role };
+}
+
+/** Rejects with an AppError of this code (and returns it, for further checks). */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof AppError, `expected an AppError ${code}, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
 }
