@@ -35,6 +35,7 @@ export async function createDomains(config: Config, platform: Platform): Promise
   const catalog = createCatalog({
     db,
     store,
+    queue: platform.queue,
     clock,
     log,
     auth: auth.authenticator,

@@ -1,3 +1,4 @@
+import { videoCleanup } from './catalog/video-cleanup.ts';
 import { VideoRepository } from './catalog/video-repository.ts';
 import type { Config } from './config.ts';
 import { authFor, mediaTools, processingFor, uploadsFor } from './domains.ts';
@@ -23,7 +24,7 @@ export async function startWorker(config: Config, options: { logger?: LoggerOpti
     const auth = authFor(config, platform);
     const videos = new VideoRepository(platform.database.db);
     const uploads = uploadsFor(config, platform, { auth, processing, videos, tools });
-    const modules: DomainModule[] = [processing, uploads];
+    const modules: DomainModule[] = [processing, uploads, videoCleanup(platform.store)];
     await platform.queue.start(modules.flatMap((module) => module.jobs ?? []));
     const stop = await startBackground(modules, platform.queue, platform.log);
     platform.log.info({ concurrency: config.workers.transcodeConcurrency }, 'worker started');

@@ -3,10 +3,12 @@ import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { DomainModule } from '../platform/module.ts';
+import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
 import { VideoChangeFeed } from './video-change-feed.ts';
+import { videoCleanup } from './video-cleanup.ts';
 import { VideoRepository } from './video-repository.ts';
 import { videoRoutes } from './video-routes.ts';
 import { VideoService } from './video-service.ts';
@@ -14,6 +16,7 @@ import { VideoService } from './video-service.ts';
 export interface CatalogDeps {
   db: Db;
   store: BlobStore;
+  queue: JobQueue;
   clock: Clock;
   log: Logger;
   auth: Authenticator;
@@ -39,6 +42,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     onError: (error) => deps.log.warn({ err: error }, 'video change feed poll failed'),
   });
   return {
+    ...videoCleanup(deps.store),
     videos,
     service,
     routes: (app) =>

@@ -108,8 +108,8 @@ export class VideoRepository {
   }
 
   /** Marks a video deleted (a tombstone: its URLs answer 410) and returns what it had in storage. */
-  async markDeleted(videoId: string): Promise<VideoRow | undefined> {
-    return this.#db
+  async markDeleted(videoId: string, tx: DbOrTx = this.#db): Promise<VideoRow | undefined> {
+    return tx
       .updateTable('videos')
       .set({ status: 'deleted', playable: false, updated_at: sql<Date>`now()` })
       .where('id', '=', videoId)

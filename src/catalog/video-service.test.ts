@@ -10,13 +10,24 @@ import { videoFixture } from '../../test/support/videos.ts';
 import type { Viewer } from '../auth/policy.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Visibility } from '../platform/db/schema.ts';
+import { createLogger } from '../platform/logger.ts';
+import { PgBossJobQueue } from '../platform/queue/job-queue.ts';
 import { EncodeRepository } from '../processing/encode-repository.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
+import { cleanupVideoJob, removeVideoFiles } from './video-cleanup.ts';
 import { VideoRepository } from './video-repository.ts';
 import { VideoService } from './video-service.ts';
 
+const QUEUE_SETTINGS = {
+  retryLimit: 1,
+  retryDelaySeconds: 1,
+  heartbeatSeconds: 10,
+  monitorIntervalSeconds: 10,
+};
+
 describe('VideoService (real PGlite, local store)', () => {
   let f: ServiceFixture;
+  let queue: PgBossJobQueue;
   let videos: VideoRepository;
   let encodes: EncodeRepository;
   let admin: Principal;
@@ -79,9 +90,22 @@ describe('VideoService (real PGlite, local store)', () => {
     admin = await createKeyPrincipal(f.db, 'admin', 'admin');
     owner = await createKeyPrincipal(f.db, 'owner', 'member');
     other = await createKeyPrincipal(f.db, 'other', 'member');
-    service = new VideoService({ db: f.db, videos, store: f.store, requestProcessing, clock: f.clock });
+    queue = new PgBossJobQueue(f.database, QUEUE_SETTINGS);
+    await queue.start([cleanupVideoJob]);
+    service = new VideoService({
+      db: f.db,
+      videos,
+      store: f.store,
+      requestProcessing,
+      queue,
+      clock: f.clock,
+      log: createLogger(false),
+    });
   });
-  after(() => f?.close());
+  after(async () => {
+    await queue?.stop({ timeoutMs: 1000 });
+    await f?.close();
+  });
 
   describe('get', () => {
     const viewers = (): Array<[string, Viewer]> => [
@@ -234,6 +258,44 @@ describe('VideoService (real PGlite, local store)', () => {
       assert.deepEqual([row?.status, row?.playable], ['deleted', false]);
       await rejectsWith(service.get(id, owner), 'VIDEO_DELETED');
       await rejectsWith(service.delete(id, owner), 'VIDEO_DELETED');
+    });
+
+    it('commits a cleanup job with the mark; when storage fails the delete still succeeds and the job finishes it', async () => {
+      const { id, encodeId } = await readyVideo('public');
+      const deletePrefix = f.store.deletePrefix;
+      f.store.deletePrefix = async () => {
+        throw new Error('storage is down');
+      };
+      try {
+        await service.delete(id, owner);
+      } finally {
+        f.store.deletePrefix = deletePrefix;
+      }
+      assert.equal((await videos.find(id))?.status, 'deleted');
+      assert.ok(await f.store.stat(`videos/${id}/${encodeId}/master.m3u8`), 'left behind by the failure');
+      const jobs = await f.database.executeSql(
+        `select data from pgboss.job where name = '${cleanupVideoJob.name}' and data->>'videoId' = $1`,
+        [id],
+      );
+      assert.deepEqual(
+        jobs.rows.map((row) => (row as { data: unknown }).data),
+        [{ videoId: id, sourceKey: `sources/${id}/original.mp4` }],
+      );
+      // What the job's worker runs (twice: a retry after a partial run is harmless).
+      for (let run = 0; run < 2; run++)
+        await removeVideoFiles(f.store, { videoId: id, sourceKey: `sources/${id}/original.mp4` });
+      assert.deepEqual(await f.store.list(`videos/${id}/`), []);
+      assert.equal(await f.store.stat(`sources/${id}/original.mp4`), undefined);
+    });
+
+    it('a refused delete commits no cleanup job', async () => {
+      const { id } = await readyVideo('public');
+      await rejectsWith(service.delete(id, other), 'FORBIDDEN');
+      const jobs = await f.database.executeSql(
+        `select 1 from pgboss.job where name = '${cleanupVideoJob.name}' and data->>'videoId' = $1`,
+        [id],
+      );
+      assert.equal(jobs.rows.length, 0);
     });
 
     it('others may not delete: FORBIDDEN on a public video, VIDEO_NOT_FOUND on unlisted and private ones; nothing is removed', async () => {

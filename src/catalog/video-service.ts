@@ -1,10 +1,12 @@
 import { canManageVideo, canView, type Viewer } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
-import { videoPrefix } from '../media/storage-layout.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { Db } from '../platform/db/database.ts';
+import { type Db, transactionExecutor } from '../platform/db/database.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
+import { cleanupVideoJob, removeVideoFiles } from './video-cleanup.ts';
 import { type VideoRepository, type VideoSummary, videoFacts } from './video-repository.ts';
 
 export interface VideoServiceDeps {
@@ -12,7 +14,9 @@ export interface VideoServiceDeps {
   videos: VideoRepository;
   store: BlobStore;
   requestProcessing: RequestProcessing;
+  queue: JobQueue;
   clock: Clock;
+  log: Logger;
 }
 
 /** Reading one video, and its lifecycle beyond upload: re-transcode and delete. */
@@ -68,12 +72,26 @@ export class VideoService {
     });
   }
 
-  /** Removes the source, every encode and every thumbnail; the id answers 410 from then on. */
+  /**
+   * Marks the video deleted (the id answers 410 from then on) and removes the source, every encode and
+   * every thumbnail. The removal is also a job committed with the mark: if storage fails now, the job
+   * finishes it later, and the answer is still 204.
+   */
   async delete(id: string, viewer: Viewer): Promise<void> {
     await this.#manageable(id, viewer);
-    const row = await this.#deps.videos.markDeleted(id);
-    if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
-    await this.#deps.store.deletePrefix(videoPrefix(id));
-    await this.#deps.store.delete(row.source_key);
+    const cleanup = await this.#deps.db.transaction().execute(async (tx) => {
+      const row = await this.#deps.videos.markDeleted(id, tx);
+      if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
+      const job = { videoId: id, sourceKey: row.source_key };
+      await this.#deps.queue.send(cleanupVideoJob, job, { tx: transactionExecutor(tx) });
+      return job;
+    });
+    // Now, so the bytes are gone when the answer arrives; the job is the safety net.
+    await removeVideoFiles(this.#deps.store, cleanup).catch((error) =>
+      this.#deps.log.warn(
+        { err: error, videoId: id },
+        'video files not removed yet: the cleanup job will retry',
+      ),
+    );
   }
 }
