@@ -47,6 +47,10 @@ export const ERROR_CATALOGUE = {
   VIDEO_NOT_FOUND: { status: 404, permanent: false },
   VIDEO_DELETED: { status: 410, permanent: false },
   VIDEO_BUSY: { status: 409, permanent: false },
+  VIDEO_TAGS_INVALID: { status: 400, permanent: true },
+  VIDEO_CATEGORY_UNKNOWN: { status: 400, permanent: true },
+  VIDEO_LANGUAGE_INVALID: { status: 400, permanent: true },
+  LIST_CURSOR_INVALID: { status: 400, permanent: true },
   PROCESSING_FAILED: { status: 500, permanent: false },
   API_KEY_NOT_FOUND: { status: 404, permanent: false },
 
@@ -143,6 +147,10 @@ export const errors = {
   videoNotFound: make('VIDEO_NOT_FOUND'),
   videoDeleted: make('VIDEO_DELETED'),
   videoBusy: make('VIDEO_BUSY'),
+  videoTagsInvalid: make('VIDEO_TAGS_INVALID'),
+  videoCategoryUnknown: make('VIDEO_CATEGORY_UNKNOWN'),
+  videoLanguageInvalid: make('VIDEO_LANGUAGE_INVALID'),
+  listCursorInvalid: make('LIST_CURSOR_INVALID'),
   processingFailed: make('PROCESSING_FAILED'),
   keyNotFound: make('API_KEY_NOT_FOUND'),
 

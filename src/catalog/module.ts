@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticator.ts';
+import { publicBaseUrl } from '../http/public-origin.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -47,10 +48,15 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     service,
     routes: (app) =>
       videoRoutes(app, {
+        db: deps.db,
         service,
         auth: deps.auth,
         links: deps.links,
-        ...deps.http,
+        baseUrlOf: (request) =>
+          publicBaseUrl(
+            { configured: deps.http.publicBaseUrl, protocol: request.protocol, host: request.host },
+            deps.http.allowedHosts,
+          ),
         events: { feed, maxConnectionsPerIp: deps.events.maxConnectionsPerIp },
       }),
     close: async () => feed.close(),

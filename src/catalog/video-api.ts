@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import type { MediaLinks } from '../playback/media-links.ts';
+import type { ListedVideo } from './video-list-query.ts';
 import type { VideoSummary } from './video-repository.ts';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -12,6 +13,9 @@ export const VideoSchema = Type.Object(
     title: Type.String(),
     description: Type.String(),
     tags: Type.Array(Type.String()),
+    category: Nullable(Type.String({ description: 'One of GET /api/v1/categories' })),
+    language: Nullable(Type.String({ description: 'BCP 47' })),
+    views: Type.Integer(),
     visibility: Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')]),
     status: Type.Union([
       Type.Literal('processing'),
@@ -58,11 +62,10 @@ export const VideoSchema = Type.Object(
 );
 export type VideoApi = Static<typeof VideoSchema>;
 
-/**
- * The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). `links`
- * decides which playback paths the video has (signed for private videos; none when nothing is served).
- */
-export function videoToApi(row: VideoSummary, baseUrl: string, links: MediaLinks): VideoApi {
+type PlaybackFacts = Pick<VideoSummary, 'id' | 'status' | 'encode_id' | 'visibility' | 'outputs'>;
+
+/** The playback URLs of a video; `links` decides which paths it has (signed for private videos). */
+export function playbackOf(row: PlaybackFacts, baseUrl: string, links: MediaLinks): VideoApi['playback'] {
   const outputs = row.outputs;
   const pathOf =
     row.status === 'deleted'
@@ -71,10 +74,25 @@ export function videoToApi(row: VideoSummary, baseUrl: string, links: MediaLinks
   const url = (file: string | null | undefined) => (file && pathOf ? baseUrl + pathOf(file) : null);
   const posters = outputs?.posters ?? [];
   return {
+    hls: url(outputs?.master),
+    mp4: url(outputs?.mp4),
+    // The largest poster; every size is listed in `posters`.
+    poster: url(posters.at(0)?.file),
+    posters: posters.map((poster) => ({ width: poster.width, height: poster.height, url: url(poster.file) })),
+    storyboard: url(outputs?.storyboard?.vtt),
+  };
+}
+
+/** The public shape of a video; `baseUrl` makes playback URLs absolute (browser-fetchable). */
+export function videoToApi(row: VideoSummary, baseUrl: string, links: MediaLinks): VideoApi {
+  return {
     id: row.id,
     title: row.title,
     description: row.description,
     tags: row.tags,
+    category: row.category,
+    language: row.language,
+    views: row.views,
     visibility: row.visibility,
     status: row.status,
     playable: row.playable,
@@ -91,20 +109,62 @@ export function videoToApi(row: VideoSummary, baseUrl: string, links: MediaLinks
     container: row.container,
     sourceSize: row.source_size,
     renditions: row.renditions ?? [],
-    playback: {
-      hls: url(outputs?.master),
-      mp4: url(outputs?.mp4),
-      // The largest poster; every size is listed in `posters`.
-      poster: url(posters.at(0)?.file),
-      posters: posters.map((poster) => ({
-        width: poster.width,
-        height: poster.height,
-        url: url(poster.file),
-      })),
-      storyboard: url(outputs?.storyboard?.vtt),
-    },
+    playback: playbackOf(row, baseUrl, links),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     readyAt: row.ready_at ? new Date(row.ready_at).toISOString() : null,
+  };
+}
+
+/** One video of a list or search page: what a grid needs, without a second request. */
+export const VideoListItemSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  durationSeconds: Type.Number(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  poster: Url,
+  posters: Type.Array(Type.Object({ width: Type.Integer(), height: Type.Integer(), url: Url })),
+  storyboard: Url,
+  createdAt: Type.String({ format: 'date-time' }),
+  readyAt: Nullable(Type.String({ format: 'date-time' })),
+  views: Type.Integer(),
+  tags: Type.Array(Type.String()),
+  category: Nullable(Type.String()),
+  visibility: Type.Optional(Type.String({ description: 'Only to API keys' })),
+  status: Type.Optional(Type.String({ description: 'Only to API keys' })),
+});
+export type VideoListItem = Static<typeof VideoListItemSchema>;
+
+export const VideoPageSchema = Type.Object({
+  items: Type.Array(VideoListItemSchema),
+  nextCursor: Nullable(
+    Type.String({ description: 'Pass back as `cursor` for the next page; null on the last' }),
+  ),
+});
+
+/** `keyHolder`: the request came with an API key (visibility and status are shown). */
+export function listItemToApi(
+  row: ListedVideo,
+  baseUrl: string,
+  links: MediaLinks,
+  keyHolder: boolean,
+): VideoListItem {
+  const { poster, posters, storyboard } = playbackOf(row, baseUrl, links);
+  return {
+    id: row.id,
+    title: row.title,
+    durationSeconds: row.duration_seconds,
+    width: row.width,
+    height: row.height,
+    poster,
+    posters,
+    storyboard,
+    createdAt: row.created_at.toISOString(),
+    readyAt: row.ready_at ? new Date(row.ready_at).toISOString() : null,
+    views: row.views,
+    tags: row.tags,
+    category: row.category,
+    ...(keyHolder ? { visibility: row.visibility, status: row.status } : {}),
   };
 }

@@ -1,7 +1,8 @@
-import { type Insertable, type Selectable, sql } from 'kysely';
+import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { VideoFacts } from '../auth/policy.ts';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import type { VideosTable } from '../platform/db/schema.ts';
+import { foldText } from './video-fields.ts';
 
 export type VideoRow = Selectable<VideosTable>;
 /** What the API shows: everything but the raw probe JSON and the encoder log (the bulk of a row). */
@@ -37,6 +38,11 @@ const SUMMARY_COLUMNS = [
   'renditions',
   'outputs',
   'ready_at',
+  'category',
+  'language',
+  'title_sort',
+  'views',
+  'views_recent',
 ] as const satisfies ReadonlyArray<keyof VideoSummary>;
 
 /** The facts auth/policy.ts decides on. */
@@ -63,6 +69,9 @@ export type NewVideo = Omit<
   | 'created_at'
   | 'playable'
   | 'progress_percent'
+  | 'title_sort'
+  | 'views'
+  | 'views_recent'
 > & { probe: unknown };
 
 export class VideoRepository {
@@ -77,6 +86,7 @@ export class VideoRepository {
       .insertInto('videos')
       .values({
         ...video,
+        title_sort: foldText(video.title),
         status: 'processing',
         probe: JSON.stringify(video.probe),
         error: null,
@@ -105,6 +115,20 @@ export class VideoRepository {
   async findSummaries(ids: readonly string[]): Promise<VideoSummary[]> {
     if (ids.length === 0) return [];
     return this.#db.selectFrom('videos').select(SUMMARY_COLUMNS).where('id', 'in', ids).execute();
+  }
+
+  /** Applies an edit (columns already validated) unless the video was deleted meanwhile; the row after it. */
+  async update(
+    videoId: string,
+    columns: Omit<Updateable<VideosTable>, 'id' | 'status'>,
+  ): Promise<VideoSummary | undefined> {
+    return this.#db
+      .updateTable('videos')
+      .set({ ...columns, updated_at: sql<Date>`now()` })
+      .where('id', '=', videoId)
+      .where('status', '<>', 'deleted')
+      .returning(SUMMARY_COLUMNS)
+      .executeTakeFirst();
   }
 
   /** Marks a video deleted (a tombstone: its URLs answer 410) and returns what it had in storage. */

@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { canView } from '../auth/policy.ts';
-import { publicBaseUrl } from '../http/public-origin.ts';
-import { errorResponses, IdParam } from '../http/schemas.ts';
+import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
+import type { Db } from '../platform/db/database.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
+import { catalogRoutes } from './catalog-routes.ts';
 import { type VideoApi, VideoSchema, videoToApi } from './video-api.ts';
 import type { VideoChangeFeed } from './video-change-feed.ts';
 import { videoEventRoutes } from './video-events.ts';
@@ -13,15 +14,15 @@ import { type VideoSummary, videoFacts } from './video-repository.ts';
 import type { VideoService } from './video-service.ts';
 
 export interface VideoRouteOptions {
+  db: Db;
   service: VideoService;
   auth: Authenticator;
-  publicBaseUrl: string | undefined;
-  /** Hosts a request may name for absolute URLs (ALLOWED_HOSTS); others get relative URLs. */
-  allowedHosts: readonly string[];
   /** The playback URLs of a video (signed for private videos). */
   links: MediaLinks;
   /** The process-wide change feed and the per-IP cap of event streams (SSE_MAX_CONNECTIONS_PER_IP). */
   events: { feed: VideoChangeFeed; maxConnectionsPerIp: number };
+  /** Where absolute URLs point for this request (PUBLIC_BASE_URL, or an allowed Host). */
+  baseUrlOf(request: FastifyRequest): string;
 }
 
 const PRIVATE_NOTE =
@@ -38,17 +39,11 @@ const video = Type.Ref('Video');
 /** One video by id: read, follow (events), reprocess, delete. */
 export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOptions): Promise<void> {
   parent.addSchema(VideoSchema);
-  const toApi: Presenter = (row, request) =>
-    videoToApi(
-      row,
-      publicBaseUrl(
-        { configured: options.publicBaseUrl, protocol: request.protocol, host: request.host },
-        options.allowedHosts,
-      ),
-      options.links,
-    );
+  const toApi: Presenter = (row, request) => videoToApi(row, options.baseUrlOf(request), options.links);
+  await catalogRoutes(parent, options);
   await readRoutes(parent, options, toApi);
   manageRoutes(parent, options, toApi);
+  editRoute(parent, options, toApi);
 }
 
 async function readRoutes(parent: FastifyInstance, options: VideoRouteOptions, toApi: Presenter) {
@@ -116,5 +111,40 @@ function manageRoutes(parent: FastifyInstance, options: VideoRouteOptions, toApi
       await service.delete(request.params.id, request.principal);
       return reply.status(204).send(null);
     },
+  );
+}
+
+const Visibility = Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')]);
+
+/** What PATCH and upload completion may set; tags, category and language are checked further by the service. */
+export const EditFields = {
+  title: Type.Optional(TextLine({ minLength: 1, maxLength: 200 })),
+  description: Type.Optional(TextBlock({ maxLength: 5000 })),
+  tags: Type.Optional(Type.Array(TextLine({ maxLength: 200 }), { maxItems: 100 })),
+  category: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
+  language: Type.Optional(Type.Union([Type.String({ maxLength: 35 }), Type.Null()])),
+  visibility: Type.Optional(Visibility),
+};
+
+function editRoute(parent: FastifyInstance, options: VideoRouteOptions, toApi: Presenter) {
+  parent.withTypeProvider<TypeBoxTypeProvider>().patch(
+    '/api/v1/videos/:id',
+    {
+      preHandler: options.auth.requireKey,
+      schema: {
+        tags,
+        security: [{ bearer: [] }],
+        summary: 'Edit title, description, tags, category, language or visibility',
+        description:
+          'Tags are trimmed, NFC-normalised, lower-cased and de-duplicated (at most 20, each 1–40 characters: ' +
+          'VIDEO_TAGS_INVALID); `category` is one of GET /api/v1/categories (VIDEO_CATEGORY_UNKNOWN); `language` ' +
+          'a BCP 47 tag, stored canonical (VIDEO_LANGUAGE_INVALID). A refused edit changes nothing.',
+        params,
+        body: Type.Object(EditFields, { minProperties: 1 }),
+        response: { 200: video, ...errorResponses(400, 401, 403, 404, 410) },
+      },
+    },
+    async (request) =>
+      toApi(await options.service.update(request.params.id, request.principal, request.body), request),
   );
 }

@@ -7,6 +7,9 @@ import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
 import { cleanupVideoJob, removeVideoFiles } from './video-cleanup.ts';
+import { editedColumns, type VideoEdit } from './video-fields.ts';
+import { type ListInput, planVideoList } from './video-list.ts';
+import { listVideos } from './video-list-query.ts';
 import { type VideoRepository, type VideoSummary, videoFacts } from './video-repository.ts';
 
 export interface VideoServiceDeps {
@@ -45,6 +48,20 @@ export class VideoService {
       if (row.visibility === 'public') throw errors.forbidden('This video belongs to another API key');
       throw errors.videoNotFound(`No video ${id}`);
     }
+    return row;
+  }
+
+  /** A page of the catalog as this viewer may see it (catalog/video-list.ts decides who sees what). */
+  list(input: ListInput, viewer: Viewer) {
+    return listVideos(this.#deps.db, planVideoList(input, viewer));
+  }
+
+  /** Edits title, description, tags, category, language or visibility; the row after the edit. */
+  async update(id: string, viewer: Viewer, edit: VideoEdit): Promise<VideoSummary> {
+    await this.#manageable(id, viewer);
+    const columns = editedColumns(edit);
+    const row = await this.#deps.videos.update(id, columns);
+    if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
     return row;
   }
 

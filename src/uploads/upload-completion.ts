@@ -125,6 +125,8 @@ export class UploadCompletion {
         description: input.description ?? '',
         tags: input.tags ?? [],
         visibility: input.visibility ?? 'public',
+        category: input.category ?? null,
+        language: input.language ?? null,
         duration_seconds: probe.durationSeconds,
         width: video.displayWidth,
         height: video.displayHeight,

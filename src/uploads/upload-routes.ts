@@ -54,6 +54,8 @@ const CompleteBody = Type.Object({
   visibility: Type.Optional(
     Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')]),
   ),
+  category: Type.Optional(Type.String({ maxLength: 40, description: 'One of GET /api/v1/categories' })),
+  language: Type.Optional(Type.String({ maxLength: 35, description: 'BCP 47' })),
 });
 
 export interface UploadRouteOptions {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { canUseUpload } from '../auth/policy.ts';
 import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import type { UploadTokens } from '../auth/upload-tokens.ts';
+import { canonicalLanguage, checkCategory, normalizeTags } from '../catalog/video-fields.ts';
 import type { UploadLimits } from '../config.ts';
 import { errors } from '../errors.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
@@ -145,8 +146,10 @@ export class UploadService {
    * Verifies, probes and turns the session into a video. Retrying is safe: a completed session answers
    * its video again, a rejected one its first error, one being completed elsewhere 409 + Retry-After.
    */
-  async complete(principal: Principal, id: string, input: CompleteUploadInput) {
+  async complete(principal: Principal, id: string, request: CompleteUploadInput) {
     const current = await this.#load(principal, id);
+    // Checked before anything is stored: a bad field is a 400 that leaves the upload as it was.
+    const input = normalizedCompletion(request);
     if (current.state === 'completed' && current.video_id) return { videoId: current.video_id };
     const rejection = current.state === 'rejected' ? storedErrorOf(current) : undefined;
     if (rejection) throw rejection;
@@ -283,6 +286,16 @@ function checkSizeAndType(input: CreateUploadInput, limits: UploadLimits): void 
       },
     );
   }
+}
+
+/** Tags, category and language as PATCH /api/v1/videos/:id takes them (catalog/video-fields.ts). */
+function normalizedCompletion(input: CompleteUploadInput): CompleteUploadInput {
+  return {
+    ...input,
+    ...(input.tags !== undefined ? { tags: normalizeTags(input.tags) } : {}),
+    ...(input.category !== undefined ? { category: checkCategory(input.category) } : {}),
+    ...(input.language !== undefined ? { language: canonicalLanguage(input.language) } : {}),
+  };
 }
 
 function handleOfRow(row: UploadRow): MultipartHandle {

@@ -128,6 +128,26 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `create index uploads_owner_open on uploads (owner_key_id) where state in ('active','completing')`,
     ],
   },
+  {
+    id: '0007_catalog',
+    statements: [
+      `alter table videos add column category text`,
+      `alter table videos add column language text`,
+      // Folded in the application (NFKD, marks stripped, lower-cased): one order on PGlite and PostgreSQL.
+      `alter table videos add column title_sort text not null default ''`,
+      `update videos set title_sort = lower(title)`,
+      `alter table videos add column views bigint not null default 0`,
+      `alter table videos add column views_recent bigint not null default 0`,
+      // The public catalog's pages, one index per sort (keyset: sort key, then id).
+      `create index videos_public_newest on videos (created_at, id collate "C") where status = 'ready' and visibility = 'public'`,
+      `create index videos_public_duration on videos (duration_seconds, id collate "C") where status = 'ready' and visibility = 'public'`,
+      `create index videos_public_title on videos (title_sort collate "C", id collate "C") where status = 'ready' and visibility = 'public'`,
+      `create index videos_public_views on videos (views, id collate "C") where status = 'ready' and visibility = 'public'`,
+      `create index videos_public_trending on videos (views_recent, id collate "C") where status = 'ready' and visibility = 'public'`,
+      `create index videos_owner_newest on videos (owner_key_id, created_at, id collate "C")`,
+      `create index videos_tags on videos using gin (tags)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

@@ -37,6 +37,8 @@ export interface CompletionInput {
   description?: string;
   tags?: string[];
   visibility?: Visibility;
+  category?: string;
+  language?: string;
 }
 
 /** The error a rejected completion answered, so a retried `complete` answers the same. */
@@ -139,6 +141,13 @@ export interface VideosTable {
   outputs: JsonColumn<EncodeOutputs> | null;
   processing_log: string | null;
   ready_at: Timestamp | null;
+  category: string | null;
+  language: string | null;
+  /** The title folded for sorting (catalog/video-fields.ts foldText). */
+  title_sort: Generated<string>;
+  views: Generated<number>;
+  /** Views in the last 48 h (the `trending` sort). */
+  views_recent: Generated<number>;
 }
 
 /** Instance-wide values shared by every node (e.g. `media_signing_secret`). */

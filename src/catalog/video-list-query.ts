@@ -1,0 +1,108 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
+import type { Db } from '../platform/db/database.ts';
+import { encodeCursor, type ListPlan, SORT_SPECS } from './video-list.ts';
+import type { VideoSummary } from './video-repository.ts';
+
+export type ListedVideo = Pick<
+  VideoSummary,
+  | 'id'
+  | 'title'
+  | 'duration_seconds'
+  | 'width'
+  | 'height'
+  | 'visibility'
+  | 'status'
+  | 'encode_id'
+  | 'outputs'
+  | 'created_at'
+  | 'ready_at'
+  | 'views'
+  | 'tags'
+  | 'category'
+>;
+
+const LIST_COLUMNS = [
+  'id',
+  'title',
+  'duration_seconds',
+  'width',
+  'height',
+  'visibility',
+  'status',
+  'encode_id',
+  'outputs',
+  'created_at',
+  'ready_at',
+  'views',
+  'tags',
+  'category',
+] as const;
+
+/**
+ * One page of a plan: a keyset query on (sort key, id) — `id collate "C"` so ties break the same way on
+ * PGlite and PostgreSQL — fetching one row more than the page to know whether another follows. The
+ * cursor holds the last row's key as the database spells it (`::text`), so no precision is lost.
+ */
+export async function listVideos(
+  db: Db,
+  plan: ListPlan,
+): Promise<{ rows: ListedVideo[]; nextCursor: string | null }> {
+  const spec = SORT_SPECS[plan.sort];
+  const key = spec.column === 'title_sort' ? sql`title_sort collate "C"` : sql.ref(spec.column);
+  const direction = sql.raw(spec.direction);
+  let query = db
+    .selectFrom('videos')
+    .select([...LIST_COLUMNS, sql<string>`${sql.ref(spec.column)}::text`.as('sort_key')])
+    .where('status', 'in', plan.statuses)
+    .where((eb) => eb.and(filtersOf(plan)));
+  if (plan.after) {
+    const comparison = sql.raw(spec.direction === 'desc' ? '<' : '>');
+    const afterKey = sql`${plan.after.key}::${sql.raw(spec.keyType)}`;
+    const afterKeyExpr = spec.column === 'title_sort' ? sql`${afterKey} collate "C"` : afterKey;
+    query = query.where(
+      sql<SqlBool>`(${key}, id collate "C") ${comparison} (${afterKeyExpr}, ${plan.after.id} collate "C")`,
+    );
+  }
+  const found = await query
+    .orderBy(sql`${key} ${direction}`)
+    .orderBy(sql`id collate "C" ${direction}`)
+    .limit(plan.limit + 1)
+    .execute();
+  const page = found.slice(0, plan.limit);
+  const last = page.at(-1);
+  const nextCursor =
+    found.length > plan.limit && last ? encodeCursor(plan.fingerprint, last.sort_key, last.id) : null;
+  return { rows: page.map(({ sort_key: _key, ...row }) => row), nextCursor };
+}
+
+function filtersOf(plan: ListPlan): Expression<SqlBool>[] {
+  const filters: Expression<SqlBool>[] = [];
+  const { scope } = plan;
+  if (scope.kind === 'public') filters.push(sql<SqlBool>`visibility = 'public'`);
+  if (scope.kind === 'owner') filters.push(sql<SqlBool>`owner_key_id = ${scope.keyId}`);
+  if (plan.category !== undefined) filters.push(sql<SqlBool>`category = ${plan.category}`);
+  if (plan.tags) {
+    const operator = sql.raw(plan.tags.mode === 'all' ? '@>' : '&&');
+    filters.push(sql<SqlBool>`tags ${operator} ${plan.tags.values}::text[]`);
+  }
+  if (plan.durationMin !== undefined) filters.push(sql<SqlBool>`duration_seconds >= ${plan.durationMin}`);
+  if (plan.durationMax !== undefined) filters.push(sql<SqlBool>`duration_seconds <= ${plan.durationMax}`);
+  if (plan.uploadedAfter) filters.push(sql<SqlBool>`created_at >= ${plan.uploadedAfter}`);
+  if (plan.uploadedBefore) filters.push(sql<SqlBool>`created_at < ${plan.uploadedBefore}`);
+  return filters;
+}
+
+/** The most used tags of the public catalog starting with `prefix` (already normalised), for filters. */
+export async function popularTags(
+  db: Db,
+  prefix: string,
+  limit: number,
+): Promise<Array<{ tag: string; count: number }>> {
+  const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const result = await sql<{ tag: string; count: number }>`
+    select tag, count(*)::int as count
+    from videos, unnest(tags) as tag
+    where status = 'ready' and visibility = 'public' and tag like ${pattern}
+    group by tag order by count desc, tag collate "C" limit ${limit}`.execute(db);
+  return result.rows;
+}
