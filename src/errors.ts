@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   VIDEO_CATEGORY_UNKNOWN: { status: 400, permanent: true },
   VIDEO_LANGUAGE_INVALID: { status: 400, permanent: true },
   LIST_CURSOR_INVALID: { status: 400, permanent: true },
+  SEARCH_QUERY_TOO_LONG: { status: 400, permanent: true },
   PROCESSING_FAILED: { status: 500, permanent: false },
   API_KEY_NOT_FOUND: { status: 404, permanent: false },
 
@@ -151,6 +152,7 @@ export const errors = {
   videoCategoryUnknown: make('VIDEO_CATEGORY_UNKNOWN'),
   videoLanguageInvalid: make('VIDEO_LANGUAGE_INVALID'),
   listCursorInvalid: make('LIST_CURSOR_INVALID'),
+  searchQueryTooLong: make('SEARCH_QUERY_TOO_LONG'),
   processingFailed: make('PROCESSING_FAILED'),
   keyNotFound: make('API_KEY_NOT_FOUND'),
 
