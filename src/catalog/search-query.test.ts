@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AppError } from '../errors.ts';
 import { highlightRanges } from './search-highlight.ts';
-import { allowedTypos, correctableWords, parseSearchQuery, toTsquery } from './search-query.ts';
+import { allowedTypos, correctableWords, parseSearchQuery, toTsquery, typoDistance } from './search-query.ts';
 
 const tsquery = (query: string, corrections: Record<string, string> = {}) =>
   toTsquery(parseSearchQuery(query), new Map(Object.entries(corrections)));
@@ -79,4 +79,19 @@ describe('highlights', () => {
     const text = '<b>video</b>';
     assert.deepEqual(highlightRanges(text, [{ word: 'video', prefix: false }]), [{ start: 3, end: 8 }]);
   });
+});
+
+describe('typoDistance', () => {
+  const table: Array<[string, string, number]> = [
+    ['vidoe', 'video', 1],
+    ['video', 'video', 0],
+    ['kubernets', 'kubernetes', 1],
+    ['kuberentes', 'kubernetes', 1],
+    ['kubrentes', 'kubernetes', 2],
+    ['cafe', 'café', 1],
+    ['', 'abc', 3],
+    ['ab', 'ba', 1],
+  ];
+  for (const [a, b, distance] of table)
+    test(`${a} ~ ${b}: ${distance}`, () => assert.equal(typoDistance(a, b), distance));
 });

@@ -109,3 +109,25 @@ export function highlightTerms(parsed: ParsedQuery, corrections: ReadonlyMap<str
     return [{ word: corrected ?? term.word, prefix: !corrected && term.prefix }];
   });
 }
+
+/**
+ * Edit distance counting a swap of neighbours as one edit (optimal string alignment), as typo-tolerant
+ * engines do: "vidoe" is one typo from "video" (plain Levenshtein says two). By code points.
+ */
+export function typoDistance(a: string, b: string): number {
+  const x = [...a];
+  const y = [...b];
+  const rows = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[x.length]![y.length]!;
+}

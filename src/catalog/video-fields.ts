@@ -87,12 +87,18 @@ export interface VideoEdit {
   visibility?: 'public' | 'unlisted' | 'private' | undefined;
 }
 
+function tagColumns(tags: string[]) {
+  return { tags, search_tags: foldText(tags.join(' ')) };
+}
+
 /** The columns an edit sets, validated and normalised (tags, category, language); title_sort follows title. */
 export function editedColumns(edit: VideoEdit) {
   return {
     ...(edit.title !== undefined ? { title: edit.title, title_sort: foldText(edit.title) } : {}),
-    ...(edit.description !== undefined ? { description: edit.description } : {}),
-    ...(edit.tags !== undefined ? { tags: normalizeTags(edit.tags) } : {}),
+    ...(edit.description !== undefined
+      ? { description: edit.description, search_description: foldText(edit.description) }
+      : {}),
+    ...(edit.tags !== undefined ? tagColumns(normalizeTags(edit.tags)) : {}),
     ...(edit.category !== undefined
       ? { category: edit.category === null ? null : checkCategory(edit.category) }
       : {}),

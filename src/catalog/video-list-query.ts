@@ -1,12 +1,13 @@
-import { type Expression, type SqlBool, sql } from 'kysely';
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Db } from '../platform/db/database.ts';
-import { encodeCursor, type ListPlan, SORT_SPECS } from './video-list.ts';
+import { encodeCursor, type ListPlan, SORT_SPECS, type SortSpec } from './video-list.ts';
 import type { VideoSummary } from './video-repository.ts';
 
 export type ListedVideo = Pick<
   VideoSummary,
   | 'id'
   | 'title'
+  | 'description'
   | 'duration_seconds'
   | 'width'
   | 'height'
@@ -24,6 +25,7 @@ export type ListedVideo = Pick<
 const LIST_COLUMNS = [
   'id',
   'title',
+  'description',
   'duration_seconds',
   'width',
   'height',
@@ -46,15 +48,18 @@ const LIST_COLUMNS = [
 export async function listVideos(
   db: Db,
   plan: ListPlan,
+  tsquery?: string,
 ): Promise<{ rows: ListedVideo[]; nextCursor: string | null }> {
   const spec = SORT_SPECS[plan.sort];
-  const key = spec.column === 'title_sort' ? sql`title_sort collate "C"` : sql.ref(spec.column);
+  const matched = tsquery === undefined ? undefined : sql`to_tsquery('simple', ${tsquery})`;
+  const key = sortKeyOf(spec.column, matched);
   const direction = sql.raw(spec.direction);
   let query = db
     .selectFrom('videos')
-    .select([...LIST_COLUMNS, sql<string>`${sql.ref(spec.column)}::text`.as('sort_key')])
+    .select([...LIST_COLUMNS, sql<string>`(${key})::text`.as('sort_key')])
     .where('status', 'in', plan.statuses)
     .where((eb) => eb.and(filtersOf(plan)));
+  if (matched) query = query.where(sql<SqlBool>`search_vector @@ ${matched}`);
   if (plan.after) {
     const comparison = sql.raw(spec.direction === 'desc' ? '<' : '>');
     const afterKey = sql`${plan.after.key}::${sql.raw(spec.keyType)}`;
@@ -73,6 +78,19 @@ export async function listVideos(
   const nextCursor =
     found.length > plan.limit && last ? encodeCursor(plan.fingerprint, last.sort_key, last.id) : null;
   return { rows: page.map(({ sort_key: _key, ...row }) => row), nextCursor };
+}
+
+/** The expression a sort orders by: a column, the title in byte order, or the search's rank. */
+function sortKeyOf(
+  column: SortSpec['column'],
+  matched: RawBuilder<unknown> | undefined,
+): RawBuilder<unknown> {
+  if (column === 'title_sort') return sql`title_sort collate "C"`;
+  if (column === 'rank') {
+    if (!matched) throw new Error('the relevance sort needs a search query');
+    return sql`ts_rank(search_vector, ${matched})`;
+  }
+  return sql`${sql.ref(column)}`;
 }
 
 function filtersOf(plan: ListPlan): Expression<SqlBool>[] {

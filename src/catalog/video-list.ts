@@ -9,12 +9,16 @@ import { normalizeTags } from './video-fields.ts';
  * and where the page starts. Pure; the repository turns a plan into one keyset query.
  */
 export const LIST_SORTS = ['newest', 'oldest', 'duration', 'title', 'views', 'trending'] as const;
-export type ListSort = (typeof LIST_SORTS)[number];
+/** Search adds `relevance` (its default). */
+export const SEARCH_SORTS = ['relevance', ...LIST_SORTS] as const;
+export type ListSort = (typeof SEARCH_SORTS)[number];
 export const LISTED_STATUSES = ['processing', 'failed', 'ready'] as const;
 export const MAX_LIST_LIMIT = 100;
 export const DEFAULT_LIST_LIMIT = 24;
 
 export interface ListInput {
+  /** A search query (GET /api/v1/search); part of what a cursor belongs to. */
+  q?: string | undefined;
   sort?: ListSort | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
@@ -32,13 +36,15 @@ export interface ListInput {
 
 /** A sort column, its direction and the SQL type its cursor key is read back as. */
 export interface SortSpec {
-  column: 'created_at' | 'duration_seconds' | 'title_sort' | 'views' | 'views_recent';
+  /** `rank`: the search's ts_rank, computed per query. */
+  column: 'created_at' | 'duration_seconds' | 'title_sort' | 'views' | 'views_recent' | 'rank';
   direction: 'asc' | 'desc';
-  keyType: 'timestamptz' | 'float8' | 'text' | 'int8';
+  keyType: 'timestamptz' | 'float8' | 'float4' | 'text' | 'int8';
 }
 
 /** `views`/`trending` are 0 until the views issue fills them: ties fall back to the id, so the order is deterministic. */
 export const SORT_SPECS: Record<ListSort, SortSpec> = {
+  relevance: { column: 'rank', direction: 'desc', keyType: 'float4' },
   newest: { column: 'created_at', direction: 'desc', keyType: 'timestamptz' },
   oldest: { column: 'created_at', direction: 'asc', keyType: 'timestamptz' },
   duration: { column: 'duration_seconds', direction: 'asc', keyType: 'float8' },
@@ -50,6 +56,8 @@ export const SORT_SPECS: Record<ListSort, SortSpec> = {
 export type ListScope = { kind: 'public' } | { kind: 'owner'; keyId: string } | { kind: 'all' };
 
 export interface ListPlan {
+  /** The search query as given (search only). */
+  q: string | undefined;
   scope: ListScope;
   statuses: VideoStatus[];
   category: string | undefined;
@@ -93,11 +101,15 @@ function dateOf(value: string | undefined, field: string): Date | undefined {
 
 export function planVideoList(input: ListInput, viewer: Viewer): ListPlan {
   const { scope, statuses } = scopeOf(input, viewer);
-  const sort = input.sort ?? 'newest';
+  const sort = input.sort ?? (input.q === undefined ? 'newest' : 'relevance');
+  if (sort === 'relevance' && input.q === undefined) {
+    throw errors.validation('sort=relevance needs a search query', { field: 'sort' });
+  }
   const tags = input.tags?.length
     ? { values: normalizeTags(input.tags), mode: input.tagMode ?? 'any' }
     : undefined;
   const plan: Omit<ListPlan, 'after' | 'fingerprint'> = {
+    q: input.q,
     scope,
     statuses,
     category: input.category,
@@ -127,6 +139,7 @@ function fingerprintOf(plan: Omit<ListPlan, 'after' | 'fingerprint'>): string {
 const CURSOR_KEY_PATTERNS: Record<SortSpec['keyType'], RegExp> = {
   timestamptz: /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/,
   float8: /^-?\d+(\.\d+)?(e[+-]?\d+)?$/,
+  float4: /^-?\d+(\.\d+)?(e[+-]?\d+)?$/,
   int8: /^-?\d{1,19}$/,
   text: /^[\s\S]{0,1000}$/,
 };

@@ -2,11 +2,14 @@ import { type Insertable, type Selectable, sql, type Updateable } from 'kysely';
 import type { VideoFacts } from '../auth/policy.ts';
 import type { Db, DbOrTx } from '../platform/db/database.ts';
 import type { VideosTable } from '../platform/db/schema.ts';
-import { foldText } from './video-fields.ts';
+import { addSearchWords, searchColumns } from './search-index.ts';
 
 export type VideoRow = Selectable<VideosTable>;
 /** What the API shows: everything but the raw probe JSON and the encoder log (the bulk of a row). */
-export type VideoSummary = Omit<VideoRow, 'probe' | 'processing_log'>;
+export type VideoSummary = Omit<
+  VideoRow,
+  'probe' | 'processing_log' | 'search_tags' | 'search_description' | 'search_vector'
+>;
 const SUMMARY_COLUMNS = [
   'id',
   'title',
@@ -72,6 +75,9 @@ export type NewVideo = Omit<
   | 'title_sort'
   | 'views'
   | 'views_recent'
+  | 'search_tags'
+  | 'search_description'
+  | 'search_vector'
 > & { probe: unknown };
 
 export class VideoRepository {
@@ -82,11 +88,12 @@ export class VideoRepository {
   }
 
   async insert(tx: DbOrTx, video: NewVideo): Promise<VideoRow> {
+    await addSearchWords(tx, video.title, video.tags);
     return tx
       .insertInto('videos')
       .values({
         ...video,
-        title_sort: foldText(video.title),
+        ...searchColumns(video),
         status: 'processing',
         probe: JSON.stringify(video.probe),
         error: null,
@@ -122,6 +129,7 @@ export class VideoRepository {
     videoId: string,
     columns: Omit<Updateable<VideosTable>, 'id' | 'status'>,
   ): Promise<VideoSummary | undefined> {
+    await addSearchWords(this.#db, columns.title, columns.tags);
     return this.#db
       .updateTable('videos')
       .set({ ...columns, updated_at: sql<Date>`now()` })

@@ -7,6 +7,7 @@ import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts
 import type { Db } from '../platform/db/database.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
 import { catalogRoutes } from './catalog-routes.ts';
+import { searchRoutes } from './search-routes.ts';
 import { type VideoApi, VideoSchema, videoToApi } from './video-api.ts';
 import type { VideoChangeFeed } from './video-change-feed.ts';
 import { videoEventRoutes } from './video-events.ts';
@@ -41,6 +42,7 @@ export async function videoRoutes(parent: FastifyInstance, options: VideoRouteOp
   parent.addSchema(VideoSchema);
   const toApi: Presenter = (row, request) => videoToApi(row, options.baseUrlOf(request), options.links);
   await catalogRoutes(parent, options);
+  await searchRoutes(parent, options);
   await readRoutes(parent, options, toApi);
   manageRoutes(parent, options, toApi);
   editRoute(parent, options, toApi);

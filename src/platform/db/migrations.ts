@@ -148,6 +148,27 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `create index videos_tags on videos using gin (tags)`,
     ],
   },
+  {
+    id: '0008_search',
+    statements: [
+      `create extension if not exists fuzzystrmatch`,
+      // Folded in the application like title_sort, so matching is the same on PGlite and PostgreSQL.
+      `alter table videos add column search_tags text not null default ''`,
+      `alter table videos add column search_description text not null default ''`,
+      `update videos set search_tags = lower(array_to_string(tags, ' ')), search_description = lower(description)`,
+      `alter table videos add column search_vector tsvector generated always as (
+        setweight(to_tsvector('simple', title_sort), 'A') ||
+        setweight(to_tsvector('simple', search_tags), 'B') ||
+        setweight(to_tsvector('simple', search_description), 'C')) stored`,
+      `create index videos_search on videos using gin (search_vector) where status = 'ready' and visibility = 'public'`,
+      // The words of titles and tags, for typo tolerance (trigram candidates, then an edit-distance check).
+      `create table search_words (word text primary key)`,
+      `create index search_words_trigrams on search_words using gin (word gin_trgm_ops)`,
+      `insert into search_words
+        select distinct w from videos, regexp_split_to_table(title_sort || ' ' || search_tags, '[^[:alnum:]]+') as w
+        where w <> '' on conflict do nothing`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

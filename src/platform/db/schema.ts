@@ -148,6 +148,10 @@ export interface VideosTable {
   views: Generated<number>;
   /** Views in the last 48 h (the `trending` sort). */
   views_recent: Generated<number>;
+  /** Tags and description folded for search (catalog/video-fields.ts foldText). */
+  search_tags: Generated<string>;
+  search_description: Generated<string>;
+  search_vector: Generated<string>;
 }
 
 /** Instance-wide values shared by every node (e.g. `media_signing_secret`). */
@@ -156,7 +160,13 @@ export interface SettingsTable {
   value: string;
 }
 
+/** The words of titles and tags, for typo tolerance. */
+export interface SearchWordsTable {
+  word: string;
+}
+
 export interface Schema {
+  search_words: SearchWordsTable;
   api_keys: ApiKeysTable;
   upload_tokens: UploadTokensTable;
   uploads: UploadsTable;
