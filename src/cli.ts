@@ -28,6 +28,13 @@ Usage:
   reel upload FILE… [--title T] [--parallel 4] [--chunk-size 8MiB]
                                      resumable upload to a Reel server (REEL_URL, REEL_API_KEY)
   reel status VIDEO_ID               show a video's status
+  reel list [--q TEXT] [--status processing|failed|ready] [--owner me]
+            [--sort newest|oldest|duration|title|views|trending] [--limit N] [--all] [--json]
+                                     list (or with --q search) videos
+  reel edit VIDEO_ID [--title T] [--description D] [--tags a,b] [--category C]
+            [--language L] [--visibility public|unlisted|private] [--json]
+                                     change a video's details
+  reel delete VIDEO_ID               delete a video and its files
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -46,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const { runClientCommand } = await import('./client/client-commands.ts');
       return runClientCommand(command, rest);
+    }
+    case 'list':
+    case 'edit':
+    case 'delete': {
+      const { runCatalogCommand } = await import('./client/catalog-commands.ts');
+      return runCatalogCommand(command, rest);
     }
     case undefined:
     case 'help':

@@ -17,7 +17,7 @@ export async function runClientCommand(command: 'upload' | 'status', args: strin
   try {
     return command === 'upload' ? await upload(args, config) : await status(args, config);
   } catch (error) {
-    if (error instanceof TypeError && (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (isUsageError(error)) {
       console.error(
         `reel ${command}: ${error.message}\n${command === 'upload' ? UPLOAD_USAGE : STATUS_USAGE}`,
       );
@@ -27,13 +27,22 @@ export async function runClientCommand(command: 'upload' | 'status', args: strin
   }
 }
 
-interface Target {
+/** A command line parseArgs refused (unknown option, missing value, stray argument): exit code 2. */
+export function isUsageError(error: unknown): error is TypeError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof TypeError && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+export interface Target {
   baseUrl: string;
   apiKey: string | undefined;
 }
 
 /** Server and key: --url/--key, then REEL_URL/REEL_API_KEY, then the file `reel keys create` saved. */
-async function resolveTarget(config: ClientConfig, flags: { url?: string; key?: string }): Promise<Target> {
+export async function resolveTarget(
+  config: ClientConfig,
+  flags: { url?: string; key?: string },
+): Promise<Target> {
   const saved = await readCliCredentials(config.credentialsPath);
   const apiKey = flags.key || config.apiKey || saved?.apiKey;
   // The saved server address goes with the saved key; an explicit --url or REEL_URL always wins.
@@ -42,9 +51,9 @@ async function resolveTarget(config: ClientConfig, flags: { url?: string; key?: 
   return { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey };
 }
 
-function noKeyMessage(config: ClientConfig): string {
+export function noKeyMessage(config: ClientConfig, command = 'upload'): string {
   return [
-    'reel upload: no API key.',
+    `reel ${command}: no API key.`,
     'Create one on the server with:   reel keys create --name my-laptop',
     `(run where the server's DATA_DIR is; it is then saved to ${config.credentialsPath} for this machine),`,
     'or pass --key KEY, or set REEL_API_KEY.',
@@ -207,7 +216,8 @@ async function status(args: string[], config: ClientConfig): Promise<number> {
   }
 }
 
-function errorFields(error: unknown, baseUrl: string): { code: string; message: string } {
+/** The `code: message` a command prints for a failed request (an API error, or why the server is unreachable). */
+export function errorFields(error: unknown, baseUrl: string): { code: string; message: string } {
   if (error instanceof ReelApiError) return { code: error.code, message: error.message };
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
