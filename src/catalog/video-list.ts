@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Viewer } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
 import type { VideoStatus } from '../platform/db/schema.ts';
+import { ID_PATTERN } from '../platform/ids.ts';
 import { normalizeTags } from './video-fields.ts';
 
 /**
@@ -123,7 +124,7 @@ export function planVideoList(input: ListInput, viewer: Viewer): ListPlan {
   };
   const fingerprint = fingerprintOf(plan);
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, fingerprint);
-  if (after && !CURSOR_KEY_PATTERNS[SORT_SPECS[sort].keyType].test(after.key)) {
+  if (after && !(validKey(SORT_SPECS[sort].keyType, after.key) && new RegExp(ID_PATTERN).test(after.id))) {
     throw errors.listCursorInvalid('The cursor is not one this API handed out');
   }
   return { ...plan, after, fingerprint };
@@ -143,6 +144,32 @@ const CURSOR_KEY_PATTERNS: Record<SortSpec['keyType'], RegExp> = {
   int8: /^-?\d{1,19}$/,
   text: /^[\s\S]{0,1000}$/,
 };
+
+/** Whether a cursor key is a value of its type the database accepts (a forged one must never fail there). */
+function validKey(type: SortSpec['keyType'], key: string): boolean {
+  if (!CURSOR_KEY_PATTERNS[type].test(key)) return false;
+  if (type === 'timestamptz') return isRealTimestamp(key);
+  if (type === 'int8') return BigInt(key) <= 9223372036854775807n && BigInt(key) >= -9223372036854775808n;
+  if (type === 'float8' || type === 'float4')
+    return Math.abs(Number(key)) < (type === 'float4' ? 3.4e38 : 1e308);
+  return !key.includes('\u0000');
+}
+
+/** `2026-12-01 17:00:00.123456+00`, with every field in its range. */
+function isRealTimestamp(key: string): boolean {
+  const [date, time] = key.split(' ') as [string, string];
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const [hours, minutes, seconds] = time.slice(0, 8).split(':').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  return (
+    calendar.getUTCFullYear() === year &&
+    calendar.getUTCMonth() === month - 1 &&
+    calendar.getUTCDate() === day &&
+    hours < 24 &&
+    minutes < 60 &&
+    seconds < 60
+  );
+}
 
 /** An opaque cursor: the last row's sort key (as the database spelled it) and id, tied to its query. */
 export function encodeCursor(fingerprint: string, key: string, id: string): string {

@@ -142,7 +142,7 @@ function editRoute(parent: FastifyInstance, options: VideoRouteOptions, toApi: P
           'VIDEO_TAGS_INVALID); `category` is one of GET /api/v1/categories (VIDEO_CATEGORY_UNKNOWN); `language` ' +
           'a BCP 47 tag, stored canonical (VIDEO_LANGUAGE_INVALID). A refused edit changes nothing.',
         params,
-        body: Type.Object(EditFields, { minProperties: 1 }),
+        body: Type.Object(EditFields, { minProperties: 1, additionalProperties: false }),
         response: { 200: video, ...errorResponses(400, 401, 403, 404, 410) },
       },
     },

@@ -148,11 +148,11 @@ export class UploadService {
    */
   async complete(principal: Principal, id: string, request: CompleteUploadInput) {
     const current = await this.#load(principal, id);
-    // Checked before anything is stored: a bad field is a 400 that leaves the upload as it was.
-    const input = normalizedCompletion(request);
     if (current.state === 'completed' && current.video_id) return { videoId: current.video_id };
     const rejection = current.state === 'rejected' ? storedErrorOf(current) : undefined;
     if (rejection) throw rejection;
+    // Checked before anything is stored: a bad field is a 400 that leaves the upload as it was.
+    const input = normalizedCompletion(request);
     const { uploads } = this.#deps;
     const row =
       (await uploads.beginCompletion(id, input)) ??
