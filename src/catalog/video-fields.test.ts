@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AppError } from '../errors.ts';
+import { codeOf } from '../../test/support/errors.ts';
 import { canonicalLanguage, checkCategory, editedColumns, foldText, normalizeTags } from './video-fields.ts';
-
-const codeOf = (run: () => unknown) => {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof AppError);
-    return error.code;
-  }
-  return 'ok';
-};
 
 describe('normalizeTags', () => {
   test('trims, NFC-normalises, lower-cases and de-duplicates in first-seen order', () => {

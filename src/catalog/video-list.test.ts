@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { codeOf } from '../../test/support/errors.ts';
 import type { Viewer } from '../auth/policy.ts';
-import { AppError } from '../errors.ts';
 import { decodeCursor, encodeCursor, type ListInput, planVideoList } from './video-list.ts';
 
 const admin: Viewer = { kind: 'api-key', keyId: 'admin', role: 'admin' };
@@ -12,16 +12,6 @@ const token: Viewer = {
   apiKeyId: 'member',
   role: 'member',
   uploadId: null,
-};
-
-const codeOf = (run: () => unknown) => {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof AppError);
-    return error.code;
-  }
-  return 'ok';
 };
 
 describe('who sees what', () => {
