@@ -135,6 +135,23 @@ forEachDatabase(
         assert.deepEqual(await popularTags(fixture.first.db, 'r', 10), [{ tag: 'rock', count: 5 }]);
         assert.deepEqual(await popularTags(fixture.first.db, '%', 10), []);
       });
+
+      test('tag counts follow every change: visibility, tags, status, deletion of the row', async () => {
+        const db = fixture.first.db;
+        const count = async (tag: string) =>
+          (await popularTags(db, tag, 10)).find((row) => row.tag === tag)?.count ?? 0;
+        assert.equal(await count('rock'), 5);
+        await sql`update videos set visibility = 'unlisted' where id = 'listsql00000'`.execute(db);
+        assert.equal(await count('rock'), 4);
+        await sql`update videos set tags = array['rock', 'jazz'] where id = 'listsql00001'`.execute(db);
+        assert.deepEqual([await count('rock'), await count('jazz'), await count('even')], [5, 1, 2]);
+        await sql`update videos set status = 'deleted' where id = 'listsql00001'`.execute(db);
+        assert.deepEqual([await count('rock'), await count('jazz')], [4, 0]);
+        await sql`delete from videos where id = 'listsql00002'`.execute(db);
+        assert.equal(await count('rock'), 3);
+        await sql`update videos set visibility = 'public' where id = 'listsql00000'`.execute(db);
+        assert.equal(await count('rock'), 4);
+      });
     });
   },
   { migrated: true },

@@ -116,11 +116,10 @@ export async function popularTags(
   prefix: string,
   limit: number,
 ): Promise<Array<{ tag: string; count: number }>> {
-  const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  // A byte-order range on the prefix (no LIKE, so `%` and `_` are plain characters).
   const result = await sql<{ tag: string; count: number }>`
-    select tag, count(*)::int as count
-    from videos, unnest(tags) as tag
-    where status = 'ready' and visibility = 'public' and tag like ${pattern}
-    group by tag order by count desc, tag collate "C" limit ${limit}`.execute(db);
+    select tag, videos as count from tag_counts
+    where videos > 0 and tag collate "C" >= ${prefix} and tag collate "C" < ${`${prefix}\u{10FFFF}`}
+    order by videos desc, tag collate "C" limit ${limit}`.execute(db);
   return result.rows;
 }

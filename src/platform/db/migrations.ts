@@ -169,6 +169,30 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
         where w <> '' on conflict do nothing`,
     ],
   },
+  {
+    id: '0009_tag_counts',
+    statements: [
+      // How many public ready videos carry each tag, kept by a trigger in the same transaction as the change:
+      // tag filters and type-ahead read one index range instead of unnesting every video's tags.
+      `create table tag_counts (tag text primary key, videos integer not null default 0)`,
+      `create index tag_counts_prefix on tag_counts (tag collate "C") where videos > 0`,
+      `create function reel_count_tags() returns trigger language plpgsql as $$
+      begin
+        if tg_op <> 'INSERT' and old.status = 'ready' and old.visibility = 'public' then
+          update tag_counts set videos = videos - 1 where tag = any(old.tags);
+        end if;
+        if tg_op <> 'DELETE' and new.status = 'ready' and new.visibility = 'public' then
+          insert into tag_counts (tag, videos) select distinct t, 1 from unnest(new.tags) t
+            on conflict (tag) do update set videos = tag_counts.videos + 1;
+        end if;
+        return null;
+      end $$`,
+      `create trigger videos_count_tags after insert or delete or update of tags, status, visibility on videos
+        for each row execute function reel_count_tags()`,
+      `insert into tag_counts (tag, videos)
+        select t, count(*) from videos, unnest(tags) t where status = 'ready' and visibility = 'public' group by t`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */

@@ -165,7 +165,14 @@ export interface SearchWordsTable {
   word: string;
 }
 
+/** Public ready videos per tag (kept by a trigger on videos). */
+export interface TagCountsTable {
+  tag: string;
+  videos: number;
+}
+
 export interface Schema {
+  tag_counts: TagCountsTable;
   search_words: SearchWordsTable;
   api_keys: ApiKeysTable;
   upload_tokens: UploadTokensTable;
