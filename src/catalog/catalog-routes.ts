@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses, TextLine } from '../http/schemas.ts';
 import { listItemToApi, VideoPageSchema } from './video-api.ts';
@@ -51,7 +51,7 @@ export async function catalogRoutes(parent: FastifyInstance, options: VideoRoute
     async (request) => {
       const { tag, ...query } = request.query;
       const page = await service.list({ ...query, tags: tag }, request.principal);
-      const baseUrl = options.baseUrlOf(request as FastifyRequest);
+      const baseUrl = options.baseUrlOf(request);
       const keyHolder = request.principal?.kind === 'api-key';
       return {
         items: page.rows.map((row) => listItemToApi(row, baseUrl, options.links, keyHolder)),

@@ -91,20 +91,29 @@ function tagColumns(tags: string[]) {
   return { tags, search_tags: foldText(tags.join(' ')) };
 }
 
-/** The columns an edit sets, validated and normalised (tags, category, language); title_sort follows title. */
-export function editedColumns(edit: VideoEdit) {
+/**
+ * An edit (or a completion's input) with tags, category and language checked and normalised, the rest
+ * as given. The one place these rules run, for PATCH and upload completion alike.
+ */
+export function normalizeEdit<E extends VideoEdit>(edit: E): E {
   return {
-    ...(edit.title !== undefined ? { title: edit.title, title_sort: foldText(edit.title) } : {}),
-    ...(edit.description !== undefined
-      ? { description: edit.description, search_description: foldText(edit.description) }
-      : {}),
-    ...(edit.tags !== undefined ? tagColumns(normalizeTags(edit.tags)) : {}),
-    ...(edit.category !== undefined
-      ? { category: edit.category === null ? null : checkCategory(edit.category) }
-      : {}),
-    ...(edit.language !== undefined
-      ? { language: edit.language === null ? null : canonicalLanguage(edit.language) }
-      : {}),
-    ...(edit.visibility !== undefined ? { visibility: edit.visibility } : {}),
+    ...edit,
+    ...(edit.tags !== undefined ? { tags: normalizeTags(edit.tags) } : {}),
+    ...(edit.category != null ? { category: checkCategory(edit.category) } : {}),
+    ...(edit.language != null ? { language: canonicalLanguage(edit.language) } : {}),
+  };
+}
+
+/** The columns an edit sets (normalizeEdit first); the folded search and sort columns follow the text. */
+export function editedColumns(edit: VideoEdit) {
+  const normalized = normalizeEdit(edit);
+  const { title, description, tags, category, language, visibility } = normalized;
+  return {
+    ...(title !== undefined ? { title, title_sort: foldText(title) } : {}),
+    ...(description !== undefined ? { description, search_description: foldText(description) } : {}),
+    ...(tags !== undefined ? tagColumns(tags) : {}),
+    ...(category !== undefined ? { category } : {}),
+    ...(language !== undefined ? { language } : {}),
+    ...(visibility !== undefined ? { visibility } : {}),
   };
 }

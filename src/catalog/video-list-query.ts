@@ -110,16 +110,23 @@ function filtersOf(plan: ListPlan): Expression<SqlBool>[] {
   return filters;
 }
 
+/**
+ * `column` starts with `prefix`, as a byte-order range a `collate "C"` btree index serves (no LIKE, so
+ * `%` and `_` are plain characters).
+ */
+export function startsWith(column: RawBuilder<unknown> | ReturnType<typeof sql.ref>, prefix: string) {
+  return sql<SqlBool>`${column} collate "C" >= ${prefix} and ${column} collate "C" < ${`${prefix}\u{10FFFF}`}`;
+}
+
 /** The most used tags of the public catalog starting with `prefix` (already normalised), for filters. */
 export async function popularTags(
   db: Db,
   prefix: string,
   limit: number,
 ): Promise<Array<{ tag: string; count: number }>> {
-  // A byte-order range on the prefix (no LIKE, so `%` and `_` are plain characters).
   const result = await sql<{ tag: string; count: number }>`
     select tag, videos as count from tag_counts
-    where videos > 0 and tag collate "C" >= ${prefix} and tag collate "C" < ${`${prefix}\u{10FFFF}`}
+    where videos > 0 and ${startsWith(sql.ref('tag'), prefix)}
     order by videos desc, tag collate "C" limit ${limit}`.execute(db);
   return result.rows;
 }

@@ -12,7 +12,7 @@ import {
 } from './search-query.ts';
 import { foldText } from './video-fields.ts';
 import { type ListInput, planVideoList } from './video-list.ts';
-import { type ListedVideo, listVideos, popularTags } from './video-list-query.ts';
+import { type ListedVideo, listVideos, popularTags, startsWith } from './video-list-query.ts';
 
 export interface SearchHit extends ListedVideo {
   highlights: { title: Highlight[]; description: { snippet: string; ranges: Highlight[] } };
@@ -118,7 +118,7 @@ export async function suggest(db: Db, prefix: string, limit = 8): Promise<Sugges
   const titles = await sql<{ id: string; title: string }>`
     select id, title from videos
     where status = 'ready' and visibility = 'public'
-      and title_sort collate "C" >= ${folded} and title_sort collate "C" < ${`${folded}\u{10FFFF}`}
+      and ${startsWith(sql.ref('title_sort'), folded)}
     order by title_sort collate "C", id collate "C" limit ${limit}`.execute(db);
   const tags = await popularTags(db, folded, limit);
   const suggestions: Suggestion[] = titles.rows

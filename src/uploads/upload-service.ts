@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { canUseUpload } from '../auth/policy.ts';
 import { ownerKeyId, type Principal } from '../auth/principal.ts';
 import type { UploadTokens } from '../auth/upload-tokens.ts';
-import { canonicalLanguage, checkCategory, normalizeTags } from '../catalog/video-fields.ts';
+import { normalizeEdit } from '../catalog/video-fields.ts';
 import type { UploadLimits } from '../config.ts';
 import { errors } from '../errors.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
@@ -152,7 +152,7 @@ export class UploadService {
     const rejection = current.state === 'rejected' ? storedErrorOf(current) : undefined;
     if (rejection) throw rejection;
     // Checked before anything is stored: a bad field is a 400 that leaves the upload as it was.
-    const input = normalizedCompletion(request);
+    const input = normalizeEdit(request);
     const { uploads } = this.#deps;
     const row =
       (await uploads.beginCompletion(id, input)) ??
@@ -286,16 +286,6 @@ function checkSizeAndType(input: CreateUploadInput, limits: UploadLimits): void 
       },
     );
   }
-}
-
-/** Tags, category and language as PATCH /api/v1/videos/:id takes them (catalog/video-fields.ts). */
-function normalizedCompletion(input: CompleteUploadInput): CompleteUploadInput {
-  return {
-    ...input,
-    ...(input.tags !== undefined ? { tags: normalizeTags(input.tags) } : {}),
-    ...(input.category !== undefined ? { category: checkCategory(input.category) } : {}),
-    ...(input.language !== undefined ? { language: canonicalLanguage(input.language) } : {}),
-  };
 }
 
 function handleOfRow(row: UploadRow): MultipartHandle {
