@@ -13,7 +13,11 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL connection string; absent → embedded PGlite under dataDir/db. */
   databaseUrl: string | undefined;
+  /** DATABASE_READ_URL: a read replica for lists, search and suggestions; absent → the primary. */
+  databaseReadUrl: string | undefined;
   redisUrl: string | undefined;
+  /** CACHE_TTL_SECONDS: how long catalog answers (a video, list and search pages) are cached; 0 → off. */
+  cacheTtlSeconds: number;
   storage: StorageConfig;
   publicBaseUrl: string | undefined;
   logLevel: string;
@@ -108,7 +112,9 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.HOST ?? '0.0.0.0',
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseReadUrl: databaseReadUrl(env),
     redisUrl: env.REDIS_URL || undefined,
+    cacheTtlSeconds: int(env, 'CACHE_TTL_SECONDS', 30, 0, 3600),
     storage,
     publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL),
     logLevel: env.LOG_LEVEL ?? 'info',
@@ -141,6 +147,14 @@ export function loadConfig(env: Env = process.env): Config {
     delivery: delivery(env, storage),
     http: httpEdge(env),
   };
+}
+
+function databaseReadUrl(env: Env): string | undefined {
+  const url = env.DATABASE_READ_URL || undefined;
+  if (url && !env.DATABASE_URL) {
+    throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: the embedded database has no replicas');
+  }
+  return url;
 }
 
 function storageOf(env: Env, dataDir: string): Config['storage'] {

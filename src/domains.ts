@@ -34,6 +34,10 @@ export async function createDomains(config: Config, platform: Platform): Promise
   });
   const catalog = createCatalog({
     db,
+    readDb: platform.readDb,
+    cache: platform.cache,
+    changes: platform.changes,
+    cacheTtlSeconds: config.cacheTtlSeconds,
     store,
     queue: platform.queue,
     clock,

@@ -3,9 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { errorResponses, TextLine } from '../http/schemas.ts';
 import { listItemToApi, VideoPageSchema } from './video-api.ts';
-import { CATEGORIES, normalizeTag } from './video-fields.ts';
+import { CATEGORIES } from './video-fields.ts';
 import { LIST_SORTS, LISTED_STATUSES, MAX_LIST_LIMIT } from './video-list.ts';
-import { popularTags } from './video-list-query.ts';
 import type { VideoRouteOptions } from './video-routes.ts';
 
 const literals = <T extends string>(values: readonly T[]) =>
@@ -35,7 +34,7 @@ const LIST_DESCRIPTION =
 /** The catalog: list, categories and tags. */
 export async function catalogRoutes(parent: FastifyInstance, options: VideoRouteOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const { service, auth } = options;
+  const { reader, auth } = options;
   app.get(
     '/api/v1/videos',
     {
@@ -50,7 +49,7 @@ export async function catalogRoutes(parent: FastifyInstance, options: VideoRoute
     },
     async (request) => {
       const { tag, ...query } = request.query;
-      const page = await service.list({ ...query, tags: tag }, request.principal);
+      const page = await reader.list({ ...query, tags: tag }, request.principal);
       const baseUrl = options.baseUrlOf(request);
       const keyHolder = request.principal?.kind === 'api-key';
       return {
@@ -73,8 +72,6 @@ export async function catalogRoutes(parent: FastifyInstance, options: VideoRoute
         querystring: Type.Object({ prefix: Type.Optional(TextLine({ maxLength: 40 })) }),
       },
     },
-    async (request) => ({
-      items: await popularTags(options.db, normalizeTag(request.query.prefix ?? ''), 20),
-    }),
+    async (request) => ({ items: await reader.tags(request.query.prefix ?? '') }),
   );
 }

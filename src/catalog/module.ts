@@ -1,5 +1,7 @@
 import type { Authenticator } from '../auth/authenticator.ts';
 import { publicBaseUrl } from '../http/public-origin.ts';
+import type { Cache } from '../platform/cache/cache.ts';
+import type { ChangeBus } from '../platform/changes/change-bus.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -8,6 +10,8 @@ import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
+import { CatalogCache } from './catalog-cache.ts';
+import { CatalogReader } from './catalog-reader.ts';
 import { VideoChangeFeed } from './video-change-feed.ts';
 import { videoCleanup } from './video-cleanup.ts';
 import { VideoRepository } from './video-repository.ts';
@@ -16,6 +20,12 @@ import { VideoService } from './video-service.ts';
 
 export interface CatalogDeps {
   db: Db;
+  /** The read replica (DATABASE_READ_URL) or the primary. */
+  readDb: Db;
+  cache: Cache;
+  changes: ChangeBus;
+  /** CACHE_TTL_SECONDS (0: no cache). */
+  cacheTtlSeconds: number;
   store: BlobStore;
   queue: JobQueue;
   clock: Clock;
@@ -31,12 +41,19 @@ export interface CatalogDeps {
 export interface Catalog extends DomainModule {
   videos: VideoRepository;
   service: VideoService;
+  reader: CatalogReader;
 }
 
-/** Videos: reading one, following its progress, reprocessing and deleting it. */
+/** Videos: browsing and searching them, reading one, following its progress, editing, reprocessing and deleting it. */
 export function createCatalog(deps: CatalogDeps): Catalog {
   const videos = new VideoRepository(deps.db);
-  const service = new VideoService({ ...deps, videos });
+  const cache = new CatalogCache({
+    cache: deps.cache.namespace('catalog'),
+    changes: deps.changes,
+    ttlSeconds: deps.cacheTtlSeconds,
+  });
+  const service = new VideoService({ ...deps, videos, cache });
+  const reader = new CatalogReader({ db: deps.db, readDb: deps.readDb, cache });
   // One poll of the database per process feeds every event stream, whichever node runs the worker.
   const feed = new VideoChangeFeed({
     load: (ids) => videos.findSummaries(ids),
@@ -46,10 +63,11 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     ...videoCleanup(deps.store),
     videos,
     service,
+    reader,
     routes: (app) =>
       videoRoutes(app, {
-        db: deps.db,
         service,
+        reader,
         auth: deps.auth,
         links: deps.links,
         baseUrlOf: (request) =>

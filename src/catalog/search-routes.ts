@@ -6,7 +6,6 @@ import { ListQuery } from './catalog-routes.ts';
 import { listItemToApi, VideoListItemSchema } from './video-api.ts';
 import { SEARCH_SORTS } from './video-list.ts';
 import type { VideoRouteOptions } from './video-routes.ts';
-import { searchVideos, suggest } from './video-search.ts';
 
 const Ranges = Type.Array(Type.Object({ start: Type.Integer(), end: Type.Integer() }), {
   description:
@@ -59,15 +58,11 @@ export async function searchRoutes(parent: FastifyInstance, options: VideoRouteO
       const { tag, q, ...query } = request.query;
       const keyHolder = request.principal?.kind === 'api-key';
       const baseUrl = options.baseUrlOf(request);
-      const empty = q.trim() === '';
-      const page = empty
-        ? { ...(await options.service.list({ ...query, tags: tag }, request.principal)), corrections: [] }
-        : await searchVideos(options.db, { ...query, q, tags: tag }, request.principal);
+      const page = await options.reader.search({ ...query, q, tags: tag }, request.principal);
       return {
         items: page.rows.map((row) => ({
           ...listItemToApi(row, baseUrl, options.links, keyHolder),
-          highlights:
-            'highlights' in row ? row.highlights : { title: [], description: { snippet: '', ranges: [] } },
+          highlights: row.highlights,
         })),
         nextCursor: page.nextCursor,
         corrections: page.corrections,
@@ -83,6 +78,6 @@ export async function searchRoutes(parent: FastifyInstance, options: VideoRouteO
         querystring: Type.Object({ q: Type.String({ maxLength: 200 }) }),
       },
     },
-    async (request) => ({ items: await suggest(options.db, request.query.q) }),
+    async (request) => ({ items: await options.reader.suggest(request.query.q) }),
   );
 }

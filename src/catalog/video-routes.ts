@@ -4,8 +4,8 @@ import { Type } from 'typebox';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { canView } from '../auth/policy.ts';
 import { errorResponses, IdParam, TextBlock, TextLine } from '../http/schemas.ts';
-import type { Db } from '../platform/db/database.ts';
 import type { MediaLinks } from '../playback/media-links.ts';
+import type { CatalogReader } from './catalog-reader.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { searchRoutes } from './search-routes.ts';
 import { type VideoApi, VideoSchema, videoToApi } from './video-api.ts';
@@ -15,8 +15,9 @@ import { type VideoSummary, videoFacts } from './video-repository.ts';
 import type { VideoService } from './video-service.ts';
 
 export interface VideoRouteOptions {
-  db: Db;
   service: VideoService;
+  /** Lists, search, suggestions and tags. */
+  reader: CatalogReader;
   auth: Authenticator;
   /** The playback URLs of a video (signed for private videos). */
   links: MediaLinks;

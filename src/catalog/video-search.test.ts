@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { type DatabaseFixture, forEachDatabase, trackFailures } from '../../test/support/databases.ts';
 import { videoFixture } from '../../test/support/videos.ts';
 import type { Viewer } from '../auth/policy.ts';
+import { planVideoList } from './video-list.ts';
 import { VideoRepository } from './video-repository.ts';
 import { searchVideos, suggest } from './video-search.ts';
 
@@ -29,7 +30,7 @@ forEachDatabase(
       let fixture: DatabaseFixture;
       const { test, state } = trackFailures(it);
       const search = async (q: string, viewer: Viewer = undefined) => {
-        const page = await searchVideos(fixture.first.db, { q, limit: 100 }, viewer);
+        const page = await searchVideos(fixture.first.db, planVideoList({ q, limit: 100 }, viewer));
         return { ids: page.rows.map((row) => row.id), corrections: page.corrections, rows: page.rows };
       };
       before(async () => {

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import type { Viewer } from '../auth/policy.ts';
 import type { Db } from '../platform/db/database.ts';
 import { type Highlight, highlightRanges } from './search-highlight.ts';
 import {
@@ -11,7 +10,7 @@ import {
   typoDistance,
 } from './search-query.ts';
 import { foldText } from './video-fields.ts';
-import { type ListInput, planVideoList } from './video-list.ts';
+import type { ListPlan } from './video-list.ts';
 import { type ListedVideo, listVideos, popularTags, startsWith } from './video-list-query.ts';
 
 export interface SearchHit extends ListedVideo {
@@ -27,14 +26,12 @@ export interface SearchPage {
 
 const SNIPPET_CHARS = 160;
 
-/** One page of search hits: the list's filters and pages, ranked by relevance unless sorted otherwise. */
-export async function searchVideos(
-  db: Db,
-  input: ListInput & { q: string },
-  viewer: Viewer,
-): Promise<SearchPage> {
-  const plan = planVideoList(input, viewer);
-  const parsed = parseSearchQuery(input.q);
+/**
+ * One page of search hits for a plan with a query (video-list.ts: planVideoList): the list's filters
+ * and pages, ranked by relevance unless sorted otherwise.
+ */
+export async function searchVideos(db: Db, plan: ListPlan): Promise<SearchPage> {
+  const parsed = parseSearchQuery(plan.q ?? '');
   const corrections = await correctionsFor(db, parsed);
   const tsquery = toTsquery(parsed, corrections);
   const corrected = [...corrections].map(([from, to]) => ({ from, to }));

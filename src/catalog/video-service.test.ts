@@ -9,11 +9,14 @@ import {
 import { videoFixture } from '../../test/support/videos.ts';
 import type { Viewer } from '../auth/policy.ts';
 import type { Principal } from '../auth/principal.ts';
+import { createLruCache } from '../platform/cache/lru-cache.ts';
+import { LocalChangeBus } from '../platform/changes/change-bus.ts';
 import type { Visibility } from '../platform/db/schema.ts';
 import { createLogger } from '../platform/logger.ts';
 import { PgBossJobQueue } from '../platform/queue/job-queue.ts';
 import { EncodeRepository } from '../processing/encode-repository.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
+import { CatalogCache } from './catalog-cache.ts';
 import { cleanupVideoJob, removeVideoFiles } from './video-cleanup.ts';
 import { VideoRepository } from './video-repository.ts';
 import { VideoService } from './video-service.ts';
@@ -100,6 +103,11 @@ describe('VideoService (real PGlite, local store)', () => {
       queue,
       clock: f.clock,
       log: createLogger(false),
+      cache: new CatalogCache({
+        cache: createLruCache({ maxEntries: 1000 }),
+        changes: new LocalChangeBus(),
+        ttlSeconds: 60,
+      }),
     });
   });
   after(async () => {
@@ -156,6 +164,40 @@ describe('VideoService (real PGlite, local store)', () => {
       const elsewhere = await insertVideo('private');
       assert.equal((await service.get(id, { kind: 'signed-url', videoId: id })).id, id);
       await rejectsWith(service.get(elsewhere, { kind: 'signed-url', videoId: id }), 'VIDEO_NOT_FOUND');
+    });
+  });
+
+  describe('cache', () => {
+    it('serves a ready video from the cache (dates intact) until the service changes it', async () => {
+      const { id } = await readyVideo('public');
+      const first = await service.get(id, undefined);
+      // A write that bypasses the service is not seen: the row comes from the cache.
+      await f.db
+        .updateTable('videos')
+        .set({ title: 'changed behind its back' })
+        .where('id', '=', id)
+        .execute();
+      const cached = await service.get(id, undefined);
+      assert.equal(cached.title, first.title);
+      assert.ok(cached.created_at instanceof Date && cached.updated_at instanceof Date);
+      assert.equal(cached.created_at.getTime(), first.created_at.getTime());
+      // An edit through the service is seen by the very next read (read-your-writes).
+      await service.update(id, owner, { title: 'Edited' });
+      assert.equal((await service.get(id, undefined)).title, 'Edited');
+    });
+
+    it('never caches a video still processing: its progress is always current', async () => {
+      const id = await insertVideo('public');
+      assert.equal((await service.get(id, undefined)).progress_percent, 0);
+      await f.db.updateTable('videos').set({ progress_percent: 42 }).where('id', '=', id).execute();
+      assert.equal((await service.get(id, undefined)).progress_percent, 42);
+    });
+
+    it('a deletion is seen at once', async () => {
+      const { id } = await readyVideo('public');
+      await service.get(id, undefined);
+      await service.delete(id, owner);
+      await rejectsWith(service.get(id, undefined), 'VIDEO_DELETED');
     });
   });
 

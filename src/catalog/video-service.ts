@@ -6,10 +6,9 @@ import type { Logger } from '../platform/logger.ts';
 import type { JobQueue } from '../platform/queue/job-queue.ts';
 import type { BlobStore } from '../platform/storage/blob-store.ts';
 import type { RequestProcessing } from '../processing/jobs.ts';
+import type { CatalogCache } from './catalog-cache.ts';
 import { cleanupVideoJob, removeVideoFiles } from './video-cleanup.ts';
 import { editedColumns, type VideoEdit } from './video-fields.ts';
-import { type ListInput, planVideoList } from './video-list.ts';
-import { listVideos } from './video-list-query.ts';
 import { type VideoRepository, type VideoSummary, videoFacts } from './video-repository.ts';
 
 export interface VideoServiceDeps {
@@ -20,6 +19,8 @@ export interface VideoServiceDeps {
   queue: JobQueue;
   clock: Clock;
   log: Logger;
+  /** Videos by id between requests; told of every change this service commits. */
+  cache: CatalogCache;
 }
 
 /** Reading one video, and its lifecycle beyond upload: re-transcode and delete. */
@@ -35,25 +36,21 @@ export class VideoService {
    * unknown id, deleted or not: its existence is not revealed. A deleted one it may see answers 410.
    */
   async get(id: string, viewer: Viewer): Promise<VideoSummary> {
-    const row = await this.#deps.videos.findSummary(id);
-    if (!row || !canView(videoFacts(row), viewer)) throw errors.videoNotFound(`No video ${id}`);
-    if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
-    return row;
+    const load = () => this.#deps.videos.findSummary(id);
+    return visibleTo(id, await this.#deps.cache.video(id, load), viewer);
   }
 
-  /** A video this viewer may change: others' public videos are read-only (403), the rest hidden (404). */
+  /**
+   * A video this viewer may change: others' public videos are read-only (403), the rest hidden (404).
+   * Read from the primary, not the cache: a change is decided on the row as it is now.
+   */
   async #manageable(id: string, viewer: Viewer): Promise<VideoSummary> {
-    const row = await this.get(id, viewer);
+    const row = visibleTo(id, await this.#deps.videos.findSummary(id), viewer);
     if (!canManageVideo(videoFacts(row), viewer)) {
       if (row.visibility === 'public') throw errors.forbidden('This video belongs to another API key');
       throw errors.videoNotFound(`No video ${id}`);
     }
     return row;
-  }
-
-  /** A page of the catalog as this viewer may see it (catalog/video-list.ts decides who sees what). */
-  list(input: ListInput, viewer: Viewer) {
-    return listVideos(this.#deps.db, planVideoList(input, viewer));
   }
 
   /** Edits title, description, tags, category, language or visibility; the row after the edit. */
@@ -62,6 +59,7 @@ export class VideoService {
     const columns = editedColumns(edit);
     const row = await this.#deps.videos.update(id, columns);
     if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
+    await this.#deps.cache.changed(id);
     return row;
   }
 
@@ -69,8 +67,8 @@ export class VideoService {
   async reprocess(id: string, viewer: Viewer): Promise<VideoSummary> {
     const row = await this.#manageable(id, viewer);
     if (row.status === 'processing') throw errors.videoBusy('The video is already being processed');
-    return this.#deps.db.transaction().execute(async (tx) => {
-      const updated = await tx
+    const updated = await this.#deps.db.transaction().execute(async (tx) => {
+      const claimed = await tx
         .updateTable('videos')
         .set({
           status: 'processing',
@@ -83,10 +81,12 @@ export class VideoService {
         .where('status', 'in', ['ready', 'failed'])
         .returningAll()
         .executeTakeFirst();
-      if (!updated) throw errors.videoBusy('The video is already being processed');
+      if (!claimed) throw errors.videoBusy('The video is already being processed');
       await this.#deps.requestProcessing(tx, { id, durationSeconds: row.duration_seconds });
-      return updated;
+      return claimed;
     });
+    await this.#deps.cache.changed(id);
+    return updated;
   }
 
   /**
@@ -103,6 +103,7 @@ export class VideoService {
       await this.#deps.queue.send(cleanupVideoJob, job, { tx: transactionExecutor(tx) });
       return job;
     });
+    await this.#deps.cache.changed(id);
     // Now, so the bytes are gone when the answer arrives; the job is the safety net.
     await removeVideoFiles(this.#deps.store, cleanup).catch((error) =>
       this.#deps.log.warn(
@@ -111,4 +112,10 @@ export class VideoService {
       ),
     );
   }
+}
+
+function visibleTo(id: string, row: VideoSummary | undefined, viewer: Viewer): VideoSummary {
+  if (!row || !canView(videoFacts(row), viewer)) throw errors.videoNotFound(`No video ${id}`);
+  if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
+  return row;
 }

@@ -37,3 +37,9 @@ export function processingRequests(queue: JobQueue): RequestProcessing {
     );
   };
 }
+
+/**
+ * The ChangeBus topic of videos (the id is the video's): announced after a change a reader of the
+ * catalog could see commits — a video ready, failed, edited, reprocessed or deleted.
+ */
+export const VIDEO_CHANGES = 'video';

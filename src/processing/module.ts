@@ -1,5 +1,6 @@
 import type { ProcessingConfig } from '../config.ts';
 import type { MediaTools } from '../media/ffmpeg-binary.ts';
+import type { ChangeBus } from '../platform/changes/change-bus.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { Logger } from '../platform/logger.ts';
 import { type DomainModule, jobWorker } from '../platform/module.ts';
@@ -19,6 +20,7 @@ export interface ProcessingDeps {
   retryLimit: number;
   /** Videos transcoded at once by this process (TRANSCODE_CONCURRENCY). */
   concurrency: number;
+  changes: ChangeBus;
   log: Logger;
 }
 
@@ -39,6 +41,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
     tools: deps.tools,
     config: deps.config,
     retryLimit: deps.retryLimit,
+    changes: deps.changes,
     log: deps.log,
   });
   return {

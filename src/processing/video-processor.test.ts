@@ -10,11 +10,13 @@ import type { ProcessingConfig } from '../config.ts';
 import { FfmpegError } from '../media/ffmpeg-runner.ts';
 import { probeMedia } from '../media/probe.ts';
 import type { ProbeResult } from '../media/probe-result.ts';
+import { LocalChangeBus } from '../platform/changes/change-bus.ts';
 import { createLogger } from '../platform/logger.ts';
 import type { JobContext } from '../platform/queue/job-queue.ts';
 import { BlobNotFoundError } from '../platform/storage/blob-store.ts';
 import { LocalBlobStore } from '../platform/storage/local-blob-store.ts';
 import { EncodeRepository } from './encode-repository.ts';
+import { VIDEO_CHANGES } from './jobs.ts';
 import { VideoProcessor } from './video-processor.ts';
 
 /** Attempts after the first: with 1, the attempt with retryCount 1 is the last. */
@@ -32,6 +34,10 @@ describe('VideoProcessor.handle (real PGlite, local store, ffmpeg)', () => {
   let config: ProcessingConfig;
   let clip: Buffer;
   let probe: ProbeResult;
+  /** Video ids the processor announced as changed (every node's caches drop them). */
+  const announced: string[] = [];
+  const changes = new LocalChangeBus();
+  changes.subscribe(VIDEO_CHANGES, (id) => void announced.push(id));
 
   /** A `processing` video as an upload leaves it, its source in the store (unless `source` is null). */
   async function insertVideo(id: string, source: Buffer | null): Promise<string> {
@@ -67,6 +73,7 @@ describe('VideoProcessor.handle (real PGlite, local store, ffmpeg)', () => {
       tools: mediaTools(),
       config,
       retryLimit: RETRY_LIMIT,
+      changes,
       log: createLogger(false),
     });
     const file = await makeClip(f.dir, { seconds: 2, width: 320, height: 180 });
@@ -90,6 +97,11 @@ describe('VideoProcessor.handle (real PGlite, local store, ffmpeg)', () => {
       const row = await videos.find(id);
       assert.ok(row);
       assert.equal(row.status, 'ready', JSON.stringify(row.error));
+      assert.deepEqual(
+        announced.filter((announcedId) => announcedId === id),
+        [id],
+        'ready is announced once',
+      );
       assert.ok(row.encode_id && row.encode_id !== 'deadattempt1');
       firstEncode = row.encode_id;
       assert.deepEqual(
@@ -257,6 +269,7 @@ describe('VideoProcessor.handle (real PGlite, local store, ffmpeg)', () => {
       tools: mediaTools(),
       config,
       retryLimit: RETRY_LIMIT,
+      changes,
       log: createLogger(false),
     });
     await flaky.handle({ videoId: id }, context(RETRY_LIMIT));
@@ -270,6 +283,7 @@ describe('VideoProcessor.handle (real PGlite, local store, ffmpeg)', () => {
       ['failed', 'PROCESSING_FAILED', false, null, null],
     );
     assert.match(row?.error?.message ?? '', /after 2 attempts: storage unavailable/);
+    assert.ok(announced.includes(id), 'the failure is announced');
     assert.deepEqual(await f.store.list(`videos/${id}/`), []);
     await assertNoWorkDir(id);
   });

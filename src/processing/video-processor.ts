@@ -6,13 +6,14 @@ import type { MediaTools } from '../media/ffmpeg-binary.ts';
 import { classifyFfmpegFailure, FfmpegError } from '../media/ffmpeg-runner.ts';
 import { parseProbe } from '../media/probe.ts';
 import { encodePrefix } from '../media/storage-layout.ts';
+import type { ChangeBus } from '../platform/changes/change-bus.ts';
 import { newId } from '../platform/ids.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { JobContext } from '../platform/queue/job-queue.ts';
 import { BlobNotFoundError, type BlobStore } from '../platform/storage/blob-store.ts';
 import { encodeVideo } from './encode-pipeline.ts';
 import type { EncodeRepository, VideoToProcess } from './encode-repository.ts';
-import type { ProcessVideo } from './jobs.ts';
+import { type ProcessVideo, VIDEO_CHANGES } from './jobs.ts';
 
 export interface VideoProcessorDeps {
   encodes: EncodeRepository;
@@ -20,6 +21,8 @@ export interface VideoProcessorDeps {
   tools: MediaTools;
   config: ProcessingConfig;
   retryLimit: number;
+  /** Told when a video becomes ready or fails, so every node's caches drop it. */
+  changes: ChangeBus;
   log: Logger;
 }
 
@@ -84,6 +87,7 @@ export class VideoProcessor {
       await store.deletePrefix(encodePrefix(video.id, encodeId)); // deleted or superseded meanwhile
       return;
     }
+    await this.#deps.changes.publish(VIDEO_CHANGES, video.id);
     if (finished.replaced) await store.deletePrefix(encodePrefix(video.id, finished.replaced));
     log.info({ videoId: video.id, encodeId }, 'video ready');
   }
@@ -123,6 +127,7 @@ export class VideoProcessor {
       { code: reason.error.code, message: reason.error.message },
       reason.log,
     );
+    await this.#deps.changes.publish(VIDEO_CHANGES, video.id);
   }
 
   /** Whether the source object is gone (a store error about it, or the store no longer has it). */

@@ -13,9 +13,10 @@ export interface Cache {
   /**
    * The cached value, or the result of `load` stored for `ttlMs`. Concurrent misses for one key in
    * this process share one `load`. A failed load is not cached: every waiter gets its error and the
-   * next call loads again. Use `null` to cache absence (undefined is not JSON).
+   * next call loads again. Use `null` to cache absence (undefined is not JSON). `ttlMs` may depend on
+   * the value loaded: a function answering 0 keeps that value out of the cache (e.g. a row still changing).
    */
-  getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T>;
+  getOrLoad<T>(key: string, ttlMs: number | ((value: T) => number), load: () => Promise<T>): Promise<T>;
   /**
    * A cache over the same backend whose keys cannot meet this one's or another namespace's, so each
    * domain can name its keys freely. Names are letters, digits, `.`, `_` and `-`.
@@ -35,9 +36,38 @@ export interface CacheStore {
   delete(key: string): Promise<void>;
 }
 
+export interface CacheOverOptions {
+  /**
+   * Spread of every TTL stored, as a fraction: 0.1 keeps each entry 90–110 % of its TTL, so entries
+   * filled together (after a deploy or an invalidation) do not all expire, and reload, at one instant.
+   */
+  jitter?: number;
+  /** Uniform in [0, 1) (default Math.random); tests pin it. */
+  random?: () => number;
+}
+
 /** A Cache over a store. Build one per store and hand domains `namespace(...)` views of it. */
-export function cacheOver(store: CacheStore): Cache {
-  return new JsonCache(store, '', new Map());
+export function cacheOver(store: CacheStore, options: CacheOverOptions = {}): Cache {
+  const jitter = options.jitter ?? 0;
+  if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`jitter must be in [0, 1), got ${jitter}`);
+  const random = options.random ?? Math.random;
+  const spread =
+    jitter === 0 ? (ttlMs: number) => ttlMs : (ttlMs: number) => jittered(ttlMs, jitter, random());
+  return new JsonCache({ store, spread, flights: new Map() }, '');
+}
+
+/** `ttlMs` scaled by a factor in [1 − jitter, 1 + jitter), never below 1 ms. */
+export function jittered(ttlMs: number, jitter: number, unit: number): number {
+  return Math.max(1, Math.round(ttlMs * (1 - jitter + 2 * jitter * unit)));
+}
+
+/** What every namespace of one store shares. */
+interface Shared {
+  store: CacheStore;
+  /** The TTL actually stored for a requested one (jitter). */
+  spread: (ttlMs: number) => number;
+  /** Loads in progress, keyed by full key. */
+  flights: Map<string, Flight>;
 }
 
 /** A load in progress; `superseded` when the key was set or deleted meanwhile, so its result is not stored. */
@@ -49,16 +79,17 @@ interface Flight {
 const NAMESPACE_NAME = /^[A-Za-z0-9._-]+$/;
 
 class JsonCache implements Cache {
+  readonly #shared: Shared;
   readonly #store: CacheStore;
   /** Namespace names joined with '/'; neither ':' nor '/' can occur in a name, so keys stay unambiguous. */
   readonly #path: string;
-  /** Shared by every namespace of one store: keyed by full key. */
   readonly #flights: Map<string, Flight>;
 
-  constructor(store: CacheStore, path: string, flights: Map<string, Flight>) {
-    this.#store = store;
+  constructor(shared: Shared, path: string) {
+    this.#shared = shared;
+    this.#store = shared.store;
     this.#path = path;
-    this.#flights = flights;
+    this.#flights = shared.flights;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -71,7 +102,7 @@ class JsonCache implements Cache {
     checkTtl(options.ttlMs);
     const text = encode(value);
     this.#supersede(fullKey);
-    await this.#store.set(fullKey, text, options.ttlMs);
+    await this.#store.set(fullKey, text, this.#shared.spread(options.ttlMs));
   }
 
   async delete(key: string): Promise<void> {
@@ -80,10 +111,15 @@ class JsonCache implements Cache {
     await this.#store.delete(fullKey);
   }
 
-  async getOrLoad<T>(key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+  async getOrLoad<T>(
+    key: string,
+    ttlMs: number | ((value: T) => number),
+    load: () => Promise<T>,
+  ): Promise<T> {
     const fullKey = this.#fullKey(key);
-    checkTtl(ttlMs);
-    const flight = this.#flights.get(fullKey) ?? this.#startFlight(fullKey, ttlMs, load);
+    if (typeof ttlMs === 'number') checkTtl(ttlMs);
+    const ttlOf = typeof ttlMs === 'number' ? () => ttlMs : (ttlMs as (value: unknown) => number);
+    const flight = this.#flights.get(fullKey) ?? this.#startFlight(fullKey, ttlOf, load);
     // Each waiter parses its own copy: no two callers share one object.
     return JSON.parse(await flight.text) as T;
   }
@@ -91,13 +127,13 @@ class JsonCache implements Cache {
   namespace(name: string): Cache {
     if (!NAMESPACE_NAME.test(name))
       throw new RangeError(`cache namespace ${JSON.stringify(name)} is not allowed`);
-    return new JsonCache(this.#store, this.#path ? `${this.#path}/${name}` : name, this.#flights);
+    return new JsonCache(this.#shared, this.#path ? `${this.#path}/${name}` : name);
   }
 
-  #startFlight(fullKey: string, ttlMs: number, load: () => Promise<unknown>): Flight {
+  #startFlight(fullKey: string, ttlOf: (value: unknown) => number, load: () => Promise<unknown>): Flight {
     const flight: Flight = {
       superseded: false,
-      text: this.#fly(fullKey, ttlMs, load, () => flight.superseded).finally(() => {
+      text: this.#fly(fullKey, ttlOf, load, () => flight.superseded).finally(() => {
         if (this.#flights.get(fullKey) === flight) this.#flights.delete(fullKey);
       }),
     };
@@ -107,15 +143,18 @@ class JsonCache implements Cache {
 
   async #fly(
     fullKey: string,
-    ttlMs: number,
+    ttlOf: (value: unknown) => number,
     load: () => Promise<unknown>,
     superseded: () => boolean,
   ): Promise<string> {
     const cached = await this.#store.get(fullKey);
     if (cached !== undefined) return cached;
-    const text = encode(await load());
+    const value = await load();
+    const text = encode(value);
+    const ttlMs = ttlOf(value);
+    if (ttlMs !== 0) checkTtl(ttlMs);
     // A set or delete that came during the load is newer than what the load read: keep it.
-    if (!superseded()) await this.#store.set(fullKey, text, ttlMs);
+    if (ttlMs !== 0 && !superseded()) await this.#store.set(fullKey, text, this.#shared.spread(ttlMs));
     return text;
   }
 

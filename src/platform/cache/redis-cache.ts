@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { type Cache, type CacheStore, cacheOver } from './cache.ts';
 
 /** The commands the store uses: a `Redis` (or `Cluster`) client has them. */
-export type RedisCacheClient = Pick<Redis, 'get' | 'set' | 'del'>;
+export type RedisCacheClient = Pick<Redis, 'get' | 'set' | 'del' | 'pttl' | 'status'>;
 
 /**
  * The shared store (L2): one Redis serves every API node. Each key is `prefix + key` so several
@@ -22,6 +22,20 @@ export class RedisCacheStore implements CacheStore {
 
   async get(key: string): Promise<string | undefined> {
     return (await this.#redis.get(this.#prefix + key)) ?? undefined;
+  }
+
+  /** The value and the milliseconds it has left (for a tier in front of this one), or undefined. */
+  async entry(key: string): Promise<{ text: string; ttlMs: number } | undefined> {
+    const [text, ttlMs] = await Promise.all([
+      this.#redis.get(this.#prefix + key),
+      this.#redis.pttl(this.#prefix + key),
+    ]);
+    return text === null || ttlMs <= 0 ? undefined : { text, ttlMs };
+  }
+
+  /** Whether the connection is up: while it is not, a tier in front skips this one instead of waiting. */
+  get connected(): boolean {
+    return this.#redis.status === 'ready';
   }
 
   async set(key: string, text: string, ttlMs: number): Promise<void> {
