@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createDomains, type Domains } from './domains.ts';
+import { adminRoutes } from './http/admin-routes.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { createServer } from './http/server.ts';
@@ -73,7 +74,12 @@ async function createHttp(config: Config, platform: Platform, domains: Domains):
     trustProxy: config.http.trustProxy,
   });
   await http.register(healthRoutes, { db: platform.database.db, store: platform.store });
-  await http.register(metricsRoute, { metrics: createMetrics(), token: config.http.metricsToken });
+  const { cacheStats } = platform;
+  await http.register(metricsRoute, {
+    metrics: createMetrics({ cacheStats }),
+    token: config.http.metricsToken,
+  });
+  await http.register(adminRoutes, { requireKey: domains.auth.authenticator.requireKey, cacheStats });
   for (const module of Object.values(domains) as DomainModule[]) {
     if (module.routes) await http.register(module.routes);
   }

@@ -57,3 +57,8 @@ export function canUseUpload(upload: UploadFacts, viewer: Viewer): boolean {
   if (viewer?.kind !== 'api-key') return false;
   return viewer.role === 'admin' || (upload.ownerKeyId !== null && upload.ownerKeyId === viewer.keyId);
 }
+
+/** Reading how the deployment runs (cache statistics and the like): admin keys only. */
+export function canOperate(viewer: Viewer): boolean {
+  return viewer?.kind === 'api-key' && viewer.role === 'admin';
+}

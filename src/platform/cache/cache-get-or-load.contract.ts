@@ -27,7 +27,7 @@ export function getOrLoadContract(current: () => CacheSubject): void {
       assert.equal(loads, 1);
     });
 
-    it('calls load once for concurrent misses, and gives each waiter its own copy', async () => {
+    it('calls load once for 50 concurrent misses, and gives each waiter its own copy', async () => {
       let loads = 0;
       const gate = Promise.withResolvers<void>();
       const source = { items: ['a'] };
@@ -36,7 +36,7 @@ export function getOrLoadContract(current: () => CacheSubject): void {
         await gate.promise;
         return source;
       };
-      const waiting = Array.from({ length: 5 }, () => cache.getOrLoad('single-flight', LONG, load));
+      const waiting = Array.from({ length: 50 }, () => cache.getOrLoad('single-flight', LONG, load));
       gate.resolve();
       const results = await Promise.all(waiting);
       assert.equal(loads, 1);
@@ -47,6 +47,18 @@ export function getOrLoadContract(current: () => CacheSubject): void {
       source.items.push('c');
       assert.deepEqual(results[1], { items: ['a'] });
       assert.deepEqual(await cache.get('single-flight'), { items: ['a'] });
+    });
+
+    it('a TTL chosen by the value: 0 keeps that value out, a positive one stores it', async () => {
+      let loads = 0;
+      const ttlOf = (value: { state: string }) => (value.state === 'changing' ? 0 : LONG);
+      const changing = async () => ({ state: 'changing', n: ++loads });
+      assert.deepEqual(await cache.getOrLoad('ttl-by-value', ttlOf, changing), { state: 'changing', n: 1 });
+      assert.equal(await cache.get('ttl-by-value'), undefined);
+      assert.deepEqual(await cache.getOrLoad('ttl-by-value', ttlOf, changing), { state: 'changing', n: 2 });
+      const settled = async () => ({ state: 'settled', n: ++loads });
+      assert.deepEqual(await cache.getOrLoad('ttl-by-value', ttlOf, settled), { state: 'settled', n: 3 });
+      assert.deepEqual(await cache.getOrLoad('ttl-by-value', ttlOf, settled), { state: 'settled', n: 3 });
     });
 
     it('does not cache a failure: every waiter gets the error, the next call loads again', async () => {
