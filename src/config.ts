@@ -16,6 +16,8 @@ export interface Config {
   /** DATABASE_READ_URL: a read replica for lists, search and suggestions; absent → the primary. */
   databaseReadUrl: string | undefined;
   redisUrl: string | undefined;
+  /** REDIS_KEY_PREFIX: cache keys and change channels live under it, so deployments can share a Redis. */
+  redisKeyPrefix: string;
   /** CACHE_TTL_SECONDS: how long catalog answers (a video, list and search pages) are cached; 0 → off. */
   cacheTtlSeconds: number;
   storage: StorageConfig;
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     databaseReadUrl: databaseReadUrl(env),
     redisUrl: env.REDIS_URL || undefined,
+    redisKeyPrefix: redisKeyPrefix(env.REDIS_KEY_PREFIX),
     cacheTtlSeconds: int(env, 'CACHE_TTL_SECONDS', 30, 0, 3600),
     storage,
     publicBaseUrl: publicBaseUrl(env.PUBLIC_BASE_URL),
@@ -147,6 +150,14 @@ export function loadConfig(env: Env = process.env): Config {
     delivery: delivery(env, storage),
     http: httpEdge(env),
   };
+}
+
+function redisKeyPrefix(raw: string | undefined): string {
+  const prefix = raw ?? 'reel:';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`REDIS_KEY_PREFIX must be 1–64 letters, digits or ":._-", got "${prefix}"`);
+  }
+  return prefix;
 }
 
 function databaseReadUrl(env: Env): string | undefined {

@@ -21,6 +21,8 @@ export interface PlatformSettings {
   databaseReadUrl?: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel of this deployment (`reel:`). */
+  redisKeyPrefix?: string;
   storage: StorageConfig;
   jobs: QueueSettings;
 }
@@ -47,8 +49,6 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/** Redis keys and channels of one deployment. */
-const REDIS_PREFIX = 'reel:';
 /** L1: at most this many entries and ≈ this many bytes of JSON in each process. */
 const L1_MAX_ENTRIES = 10_000;
 const L1_MAX_CHARS = 64 * 1024 * 1024;
@@ -74,10 +74,10 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
   return redis;
 }
 
-function tieredCache(redis: Redis | undefined, log: Logger) {
+function tieredCache(redis: Redis | undefined, prefix: string, log: Logger) {
   const store = new TieredCacheStore({
     l1: new LruCacheStore({ maxEntries: L1_MAX_ENTRIES, maxChars: L1_MAX_CHARS }),
-    l2: redis && new RedisCacheStore(redis, `${REDIS_PREFIX}cache:`),
+    l2: redis && new RedisCacheStore(redis, `${prefix}cache:`),
     onL2Health: (healthy, error) =>
       healthy
         ? log.info('Redis cache answering again')
@@ -86,14 +86,14 @@ function tieredCache(redis: Redis | undefined, log: Logger) {
   return { store, cache: cacheOver(store, { jitter: TTL_JITTER }) };
 }
 
-async function changeBus(redis: Redis | undefined, log: Logger): Promise<ChangeBus> {
+async function changeBus(redis: Redis | undefined, prefix: string, log: Logger): Promise<ChangeBus> {
   const onListenerError = (error: unknown, topic: string) =>
     log.warn({ err: error, topic }, 'a change listener failed');
   if (!redis) return new LocalChangeBus(onListenerError);
   const bus = new RedisChangeBus({
     redis,
     subscriber: redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined }),
-    prefix: `${REDIS_PREFIX}changes:`,
+    prefix: `${prefix}changes:`,
     onListenerError,
     onHealth: (healthy, error) =>
       healthy
@@ -130,9 +130,10 @@ export async function openPlatform(
     closers.unshift(() => queue.stop({ timeoutMs: 10_000 }));
     const redis = settings.redisUrl ? await connectRedis(settings.redisUrl, log) : undefined;
     if (redis) closers.unshift(async () => (redis.status === 'ready' ? redis.quit() : redis.disconnect()));
-    const changes = await changeBus(redis, log);
+    const prefix = settings.redisKeyPrefix ?? 'reel:';
+    const changes = await changeBus(redis, prefix, log);
     closers.unshift(() => changes.close());
-    const { store: cacheStore, cache } = tieredCache(redis, log);
+    const { store: cacheStore, cache } = tieredCache(redis, prefix, log);
     return {
       database,
       readDb: replica?.db ?? database.db,
