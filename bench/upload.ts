@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { uploadFile } from '../src/client/upload-client.ts';
-import { parseByteSize } from '../src/config.ts';
+import { parseByteSize } from '../src/platform/byte-size.ts';
 
 const MiB = 1024 * 1024;
 const BLOCK = 8 * MiB;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { canOperate } from './auth/policy.ts';
 import type { Config } from './config.ts';
 import { createDomains, type Domains } from './domains.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -79,7 +80,11 @@ async function createHttp(config: Config, platform: Platform, domains: Domains):
     metrics: createMetrics({ cacheStats }),
     token: config.http.metricsToken,
   });
-  await http.register(adminRoutes, { requireKey: domains.auth.authenticator.requireKey, cacheStats });
+  await http.register(adminRoutes, {
+    requireKey: domains.auth.authenticator.requireKey,
+    mayOperate: (request) => canOperate(request.principal),
+    cacheStats,
+  });
   for (const module of Object.values(domains) as DomainModule[]) {
     if (module.routes) await http.register(module.routes);
   }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseHostPort } from './http/public-origin.ts';
+import { parseByteSize } from './platform/byte-size.ts';
 import type { StorageConfig } from './platform/storage/storage-config.ts';
 
 export type { LocalStorageConfig, S3StorageConfig } from './platform/storage/storage-config.ts';
@@ -343,29 +344,6 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
-}
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: MiB,
-  mb: MiB,
-  mib: MiB,
-  g: 1024 * MiB,
-  gb: 1024 * MiB,
-  gib: 1024 * MiB,
-};
-
-/** "8MiB", "512k", "1048576" → bytes (binary units). */
-export function parseByteSize(raw: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
-  if (!match) return undefined;
-  const unit = UNITS[match[2]!.toLowerCase()];
-  if (unit === undefined) return undefined;
-  return Math.round(Number(match[1]) * unit);
 }
 
 function bytes(env: Env, name: string, fallback: number): number {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ClientConfig, loadClientConfig, parseByteSize } from '../config.ts';
+import { type ClientConfig, loadClientConfig } from '../config.ts';
+import { parseByteSize } from '../platform/byte-size.ts';
 import { ReelApi, ReelApiError } from './api.ts';
 import { readCliCredentials } from './credentials.ts';
 import { ProgressWriter } from './progress.ts';

@@ -1,6 +1,5 @@
-import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { Type } from 'typebox';
-import { canOperate } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
 import type { CacheStats } from '../platform/cache/tiered-cache.ts';
 import { errorResponses } from './schemas.ts';
@@ -8,6 +7,8 @@ import { errorResponses } from './schemas.ts';
 export interface AdminRouteOptions {
   /** preHandler establishing the request's API key (auth's requireKey). */
   requireKey: preHandlerHookHandler;
+  /** Whether the request's principal may read operational data (auth/policy.ts: canOperate). */
+  mayOperate(request: FastifyRequest): boolean;
   cacheStats(): CacheStats;
 }
 
@@ -41,7 +42,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRouteOptio
       },
     },
     async (request) => {
-      if (!canOperate(request.principal)) throw errors.forbidden('Cache statistics need an admin key');
+      if (!options.mayOperate(request)) throw errors.forbidden('Cache statistics need an admin key');
       const stats = options.cacheStats();
       const namespaces = Object.fromEntries(
         Object.entries(stats.namespaces).map(([name, counts]) => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { connectTestRedis, deleteUnder } from '../../../test/support/redis.ts';
 import { ManualClock } from '../clock.ts';
 import { cacheContract } from './cache.contract.ts';
 import { cacheOver } from './cache.ts';
@@ -27,23 +28,10 @@ cacheContract('LRU (manual clock)', async () => {
 const redisUrl = process.env.TEST_REDIS_URL;
 const noRedis = 'TEST_REDIS_URL not set: the Redis run of the cache contract needs a Redis server';
 
-/** ioredis is loaded only when a Redis is there to test, as app.ts does. */
-async function connectTestRedis(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  return new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1 });
-}
-
-/** Every key of this run lives under one random prefix, removed when the suite ends. */
-async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-    if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-  }
-}
-
 cacheContract(
   'Redis',
   async () => {
-    const redis = await connectTestRedis(redisUrl!);
+    const redis = await connectTestRedis(redisUrl!, { ready: true });
     const prefix = `reel-test:${randomBytes(6).toString('hex')}:`;
     return {
       cache: createRedisCache(redis, prefix),
@@ -63,7 +51,7 @@ else
     let redis: Redis;
     const prefix = `reel-test:${randomBytes(6).toString('hex')}:`;
     before(async () => {
-      redis = await connectTestRedis(redisUrl!);
+      redis = await connectTestRedis(redisUrl!, { ready: true });
     });
     after(async () => {
       await deleteUnder(redis, prefix);

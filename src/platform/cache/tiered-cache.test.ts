@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { connectTestRedis, deleteUnder } from '../../../test/support/redis.ts';
 import { cacheContract } from './cache.contract.ts';
 import { type CacheStore, cacheOver, jittered } from './cache.ts';
 import { LruCacheStore } from './lru-cache.ts';
@@ -11,20 +12,6 @@ import { type SharedTier, TieredCacheStore } from './tiered-cache.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const noRedis = 'TEST_REDIS_URL not set: the tiered cache over Redis needs a Redis server';
-
-async function connect(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  return redis;
-}
-
-/** A connection that is up: the tiered store skips L2 while its client is still connecting. */
-async function connectReady(url: string): Promise<Redis> {
-  const redis = await connect(url);
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  return redis;
-}
 
 const lru = () => new LruCacheStore({ maxEntries: 1000 });
 
@@ -109,7 +96,7 @@ describe('TieredCacheStore without a reachable L2', () => {
   it('a Redis that was never reachable is skipped without waiting', {
     skip: redisUrl ? undefined : noRedis,
   }, async () => {
-    const dead = await connect('redis://127.0.0.1:1');
+    const dead = await connectTestRedis('redis://127.0.0.1:1');
     try {
       const store = new TieredCacheStore({ l1: lru(), l2: new RedisCacheStore(dead, 'reel-test:') });
       const cache = cacheOver(store);
@@ -131,12 +118,10 @@ else
     let redis: Redis;
     const prefix = `reel-test:${randomBytes(6).toString('hex')}:`;
     before(async () => {
-      redis = await connectReady(redisUrl!);
+      redis = await connectTestRedis(redisUrl!, { ready: true });
     });
     after(async () => {
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-        if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-      }
+      await deleteUnder(redis, prefix);
       await redis.quit();
     });
 
@@ -180,15 +165,13 @@ else
 cacheContract(
   'tiered (LRU + Redis)',
   async () => {
-    const redis = await connectReady(redisUrl!);
+    const redis = await connectTestRedis(redisUrl!, { ready: true });
     const prefix = `reel-test:${randomBytes(6).toString('hex')}:`;
     return {
       cache: cacheOver(new TieredCacheStore({ l1: lru(), l2: new RedisCacheStore(redis, prefix) })),
       elapse: (ms) => sleep(ms),
       async cleanup() {
-        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-          if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-        }
+        await deleteUnder(redis, prefix);
         await redis.quit();
       },
     };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { connectTestRedis } from '../../../test/support/redis.ts';
 import { changeBusContract } from './change-bus.contract.ts';
 import { LocalChangeBus } from './change-bus.ts';
 import { RedisChangeBus } from './redis-change-bus.ts';
@@ -9,15 +9,9 @@ import { RedisChangeBus } from './redis-change-bus.ts';
 const redisUrl = process.env.TEST_REDIS_URL;
 const noRedis = 'TEST_REDIS_URL not set: the Redis change bus needs a Redis server';
 
-async function connect(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  return new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1 });
-}
-
 /** A bus on its own connections; every bus made with one `prefix` is one deployment. */
 async function redisBus(url: string, prefix: string, onHealth?: (healthy: boolean) => void) {
-  const redis = await connect(url);
-  redis.on('error', () => {});
+  const redis = await connectTestRedis(url);
   const bus = new RedisChangeBus({ redis, subscriber: redis.duplicate(), prefix, onHealth });
   await bus.start();
   return {
