@@ -193,6 +193,70 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
         select t, count(*) from videos, unnest(tags) t where status = 'ready' and visibility = 'public' group by t`,
     ],
   },
+  {
+    id: '0010_views',
+    statements: [
+      // Playback analytics (views/). No IP, no raw viewer id, no user agent: viewers are HMACs under a
+      // salt that changes every UTC day (and is deleted after two), clients are browser/OS/device classes.
+      `create table view_salts (day date primary key, salt text not null)`,
+      // Batches already counted (session + seq): a replay within the 24 h a batch is accepted counts once.
+      `create table playback_batches (
+        session_id text not null, seq integer not null, received_at timestamptz not null,
+        primary key (session_id, seq))`,
+      `create index playback_batches_age on playback_batches (received_at)`,
+      `create table playback_sessions (
+        id text primary key,
+        video_id text not null,
+        viewer_hash text not null,
+        browser text not null, os text not null, device text not null,
+        started_hour timestamptz not null,
+        state jsonb not null,
+        view_counted boolean not null default false,
+        finalized boolean not null default false,
+        updated_at timestamptz not null)`,
+      `create index playback_sessions_open on playback_sessions (updated_at) where not finalized`,
+      `create table viewer_last_views (
+        video_id text not null, viewer_hash text not null, last_view_at timestamptz not null,
+        primary key (video_id, viewer_hash))`,
+      `create table view_hourly (
+        video_id text not null,
+        hour timestamptz not null,
+        sessions integer not null default 0,
+        views integer not null default 0,
+        watch_seconds float8 not null default 0,
+        stall_seconds float8 not null default 0,
+        stalls integer not null default 0,
+        switches_auto integer not null default 0,
+        switches_manual integer not null default 0,
+        startups integer not null default 0,
+        startup_histogram jsonb not null default '{}',
+        failures integer not null default 0,
+        exits_before_start integer not null default 0,
+        height_seconds jsonb not null default '{}',
+        bitrate_seconds float8 not null default 0,
+        bitrate_watched float8 not null default 0,
+        upscale_weighted float8 not null default 0,
+        upscale_watched float8 not null default 0,
+        retention integer[] not null default array_fill(0, array[101]),
+        peak_concurrent integer not null default 0,
+        primary key (video_id, hour))`,
+      `create index view_hourly_hour on view_hourly (hour)`,
+      `create table view_hourly_dims (
+        video_id text not null, hour timestamptz not null, dimension text not null, value text not null,
+        sessions integer not null default 0,
+        views integer not null default 0,
+        watch_seconds float8 not null default 0,
+        stall_seconds float8 not null default 0,
+        failures integer not null default 0,
+        primary key (video_id, hour, dimension, value))`,
+      `create table view_minutes (
+        video_id text not null, minute timestamptz not null, viewers integer not null,
+        primary key (video_id, minute))`,
+      `create table unique_viewers (
+        video_id text not null, hour timestamptz not null, viewer_hash text not null,
+        primary key (video_id, hour, viewer_hash))`,
+    ],
+  },
 ];
 
 /** Applies pending migrations under an advisory lock, so concurrent starts (many API nodes) are safe. */
