@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { bool, bytes, ConfigError, type Env, fraction, int, list } from './config-values.ts';
 import { parseHostPort } from './http/public-origin.ts';
-import { parseByteSize } from './platform/byte-size.ts';
 import type { StorageConfig } from './platform/storage/storage-config.ts';
 
+export { ConfigError } from './config-values.ts';
 export type { LocalStorageConfig, S3StorageConfig } from './platform/storage/storage-config.ts';
 
 /** Typed, validated configuration. The only module that reads process.env. */
@@ -42,6 +43,18 @@ export interface Config {
   ffprobePath: string | undefined;
   delivery: DeliveryConfig;
   http: HttpConfig;
+  views: ViewsConfig;
+}
+
+/** Playback analytics: when a view counts, how beacons are held and limited (README: "Views"). */
+export interface ViewsConfig {
+  /** VIEW_MIN_SECONDS, VIEW_MIN_FRACTION, VIEW_DEDUP_MINUTES. */
+  rules: { minSeconds: number; minFraction: number; dedupMinutes: number };
+  /** VIEW_FLUSH_SECONDS: how long acknowledged beacons wait in memory before they are written (the most a crash loses). */
+  flushSeconds: number;
+  /** RATE_LIMIT_BEACONS_PER_MINUTE (per client address) and RATE_LIMIT_BEACONS_PER_MINUTE_PER_VIEWER. */
+  beaconsPerMinutePerIp: number;
+  beaconsPerMinutePerViewer: number;
 }
 
 /** What the HTTP edge believes of a request's headers, and who may read /metrics. */
@@ -101,10 +114,6 @@ export interface UploadLimits {
   maxConcurrentChunksPerIp: number;
 }
 
-export class ConfigError extends Error {}
-
-type Env = Record<string, string | undefined>;
-
 const MiB = 1024 * 1024;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -150,6 +159,16 @@ export function loadConfig(env: Env = process.env): Config {
     ffprobePath: env.FFPROBE_PATH || undefined,
     delivery: delivery(env, storage),
     http: httpEdge(env),
+    views: {
+      rules: {
+        minSeconds: int(env, 'VIEW_MIN_SECONDS', 30, 1, 3600),
+        minFraction: fraction(env, 'VIEW_MIN_FRACTION', 0.5),
+        dedupMinutes: int(env, 'VIEW_DEDUP_MINUTES', 30, 0, 1440),
+      },
+      flushSeconds: int(env, 'VIEW_FLUSH_SECONDS', 2, 1, 60),
+      beaconsPerMinutePerIp: int(env, 'RATE_LIMIT_BEACONS_PER_MINUTE', 600, 1),
+      beaconsPerMinutePerViewer: int(env, 'RATE_LIMIT_BEACONS_PER_MINUTE_PER_VIEWER', 120, 1),
+    },
   };
 }
 
@@ -220,13 +239,6 @@ function publicBaseUrl(raw: string | undefined): string | undefined {
 }
 
 /** Comma-separated, trimmed, without empty entries. */
-function list(raw: string | undefined): string[] {
-  return (raw ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-}
-
 function httpEdge(env: Env): HttpConfig {
   const metricsToken = env.METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && !/^\S{16,}$/.test(metricsToken)) {
@@ -325,32 +337,6 @@ function corsOrigins(raw: string | undefined): '*' | string[] {
 function segmentSeconds(env: Env): number {
   const value = int(env, 'HLS_SEGMENT_SECONDS', 6, 2, 30);
   if (value % 2 !== 0) throw new ConfigError('HLS_SEGMENT_SECONDS must be even (keyframes every 2 s)');
-  return value;
-}
-
-function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
-}
-
-function bytes(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = parseByteSize(raw);
-  if (value === undefined) throw new ConfigError(`${name} must be a size like 8MiB or 1048576, got "${raw}"`);
   return value;
 }
 

@@ -8,6 +8,7 @@ import type { Platform } from './platform/platform.ts';
 import { createPlayback, type Playback } from './playback/module.ts';
 import { createProcessing, type Processing } from './processing/module.ts';
 import { createUploads, type Uploads } from './uploads/module.ts';
+import { createViews, type Views } from './views/module.ts';
 
 /** Every domain, built in dependency order: each one only uses those above it. */
 export interface Domains {
@@ -15,6 +16,7 @@ export interface Domains {
   processing: Processing;
   playback: Playback;
   catalog: Catalog;
+  views: Views;
   uploads: Uploads;
 }
 
@@ -48,8 +50,19 @@ export async function createDomains(config: Config, platform: Platform): Promise
     http: { publicBaseUrl: config.publicBaseUrl, allowedHosts: config.http.allowedHosts },
     events: config.events,
   });
+  const views = createViews({
+    db,
+    cache: platform.cache,
+    changes: platform.changes,
+    clock,
+    log,
+    redis: platform.redis,
+    redisPrefix: config.redisKeyPrefix,
+    links: playback.links,
+    config: config.views,
+  });
   const uploads = uploadsFor(config, platform, { auth, processing, videos: catalog.videos, tools });
-  return { auth, processing, playback, catalog, uploads };
+  return { auth, processing, playback, catalog, views, uploads };
 }
 
 export function mediaTools(config: Config): MediaTools {

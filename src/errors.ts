@@ -59,6 +59,13 @@ export const ERROR_CATALOGUE = {
   MEDIA_SIGNATURE_INVALID: { status: 403, permanent: false },
   MEDIA_SIGNATURE_EXPIRED: { status: 403, permanent: false },
   RANGE_NOT_SATISFIABLE: { status: 416, permanent: false },
+
+  BEACON_TOO_MANY_EVENTS: { status: 400, permanent: true },
+  BEACON_TIME_OUT_OF_RANGE: { status: 400, permanent: true },
+  BEACON_OUT_OF_ORDER: { status: 400, permanent: true },
+  BEACON_WATCHED_IMPLAUSIBLE: { status: 400, permanent: true },
+  BEACON_TOKEN_INVALID: { status: 403, permanent: false },
+  VIEWS_BACKLOG_FULL: { status: 503, permanent: false },
 } as const satisfies Record<string, { status: number; permanent: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -159,6 +166,18 @@ export const errors = {
   mediaNotFound: make('MEDIA_NOT_FOUND'),
   mediaSignatureInvalid: make('MEDIA_SIGNATURE_INVALID'),
   mediaSignatureExpired: make('MEDIA_SIGNATURE_EXPIRED'),
+
+  beacon: (
+    code:
+      | 'BEACON_TOO_MANY_EVENTS'
+      | 'BEACON_TIME_OUT_OF_RANGE'
+      | 'BEACON_OUT_OF_ORDER'
+      | 'BEACON_WATCHED_IMPLAUSIBLE',
+    message: string,
+    details?: Details,
+  ) => new AppError(code, message, details),
+  beaconTokenInvalid: make('BEACON_TOKEN_INVALID'),
+  viewsBacklogFull: makeRetryable('VIEWS_BACKLOG_FULL'),
   rangeNotSatisfiable: (size: number) =>
     new AppError(
       'RANGE_NOT_SATISFIABLE',

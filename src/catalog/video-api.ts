@@ -53,6 +53,10 @@ export const VideoSchema = Type.Object(
       poster: Url,
       posters: Type.Array(Type.Object({ width: Type.Integer(), height: Type.Integer(), url: Url })),
       storyboard: Url,
+      beaconToken: Type.Union([Type.String(), Type.Null()], {
+        description:
+          'Send it as `token` with playback beacons (unlisted and private videos); null for public ones',
+      }),
     }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
@@ -80,6 +84,7 @@ export function playbackOf(row: PlaybackFacts, baseUrl: string, links: MediaLink
     poster: url(posters.at(0)?.file),
     posters: posters.map((poster) => ({ width: poster.width, height: poster.height, url: url(poster.file) })),
     storyboard: url(outputs?.storyboard?.vtt),
+    beaconToken: row.status === 'deleted' ? null : links.beaconToken(row),
   };
 }
 

@@ -255,6 +255,14 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
       `create table unique_viewers (
         video_id text not null, hour timestamptz not null, viewer_hash text not null,
         primary key (video_id, hour, viewer_hash))`,
+      // Adding a flush's sums to a bucket: numbers under the same key, arrays element by element.
+      `create function reel_jsonb_sum(a jsonb, b jsonb) returns jsonb language sql immutable as $$
+        select coalesce(jsonb_object_agg(k, v), '{}'::jsonb) from (
+          select k, sum(v::float8) as v from (
+            select key as k, value as v from jsonb_each_text(a)
+            union all select key, value from jsonb_each_text(b)) x group by k) y $$`,
+      `create function reel_array_sum(a integer[], b integer[]) returns integer[] language sql immutable as $$
+        select array_agg(coalesce(x, 0) + coalesce(y, 0) order by i) from unnest(a, b) with ordinality as t(x, y, i) $$`,
     ],
   },
 ];
