@@ -164,9 +164,11 @@ function applyEvent(fold: Fold, event: BeaconEvent, durationSeconds: number, all
       }
       return;
     case 'heartbeat':
-      return applyHeartbeat(fold, event, durationSeconds, allowedTotal);
+      applyHeartbeat(fold, event, durationSeconds, allowedTotal);
+      return;
     case 'stall':
-      return applyStall(fold, event);
+      applyStall(fold, event);
+      return;
     case 'rendition':
       if (event.auto) hour(fold, event.t).switchesAuto++;
       else hour(fold, event.t).switchesManual++;

@@ -89,9 +89,9 @@ export class RedisUniqueViewers implements UniqueViewers {
     if (seen.length === 0) return;
     const byKey = new Map<string, Set<string>>();
     const put = (key: string, viewer: string) => {
-      let set = byKey.get(key);
-      if (!set) byKey.set(key, (set = new Set()));
+      const set = byKey.get(key) ?? new Set<string>();
       set.add(viewer);
+      byKey.set(key, set);
     };
     for (const { videoId, hour, viewerHash } of seen) {
       const day = Math.floor(hour / DAY_MS) * DAY_MS;
