@@ -59,6 +59,8 @@ export async function createDomains(config: Config, platform: Platform): Promise
     redis: platform.redis,
     redisPrefix: config.redisKeyPrefix,
     links: playback.links,
+    videos: catalog.videos,
+    requireKey: auth.authenticator.requireKey,
     config: config.views,
   });
   const uploads = uploadsFor(config, platform, { auth, processing, videos: catalog.videos, tools });

@@ -1,4 +1,6 @@
+import type { preHandlerHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { VideoRepository } from '../catalog/video-repository.ts';
 import type { ViewsConfig } from '../config.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import type { ChangeBus } from '../platform/changes/change-bus.ts';
@@ -11,6 +13,8 @@ import { VIDEO_CHANGES } from '../processing/jobs.ts';
 import { beaconRoutes } from './beacon-routes.ts';
 import { BeaconVideos } from './beacon-videos.ts';
 import { finalizeIdleSessions, pruneViewState, refreshRecentViews } from './maintenance.ts';
+import { statsRoutes } from './stats-routes.ts';
+import { StatsService } from './stats-service.ts';
 import { DatabaseUniqueViewers, RedisUniqueViewers, type UniqueViewers } from './unique-viewers.ts';
 import { ViewRecorder } from './view-recorder.ts';
 import { ViewerHasher } from './viewer-salt.ts';
@@ -25,12 +29,16 @@ export interface ViewsDeps {
   redis: Redis | undefined;
   redisPrefix: string;
   links: MediaLinks;
+  /** The catalog's videos: who may read a video's statistics. */
+  videos: VideoRepository;
+  requireKey: preHandlerHookHandler;
   config: ViewsConfig;
 }
 
 export interface Views extends DomainModule {
   recorder: ViewRecorder;
   uniques: UniqueViewers;
+  stats: StatsService;
 }
 
 /** Views and playback analytics: beacons in, counts and quality of experience out. */
@@ -53,11 +61,14 @@ export function createViews(deps: ViewsDeps): Views {
     maxPending: 200_000,
   });
   recorder.start();
+  const stats = new StatsService(deps.db, uniques);
   return {
     recorder,
     uniques,
-    routes: (app) =>
-      beaconRoutes(app, {
+    stats,
+    routes: async (app) => {
+      await statsRoutes(app, { stats, videos: deps.videos, requireKey: deps.requireKey, clock: deps.clock });
+      await beaconRoutes(app, {
         recorder,
         videos: new BeaconVideos(deps.db, deps.cache.namespace('views')),
         hasher: new ViewerHasher(deps.db),
@@ -66,7 +77,8 @@ export function createViews(deps: ViewsDeps): Views {
         beaconsPerMinutePerIp: deps.config.beaconsPerMinutePerIp,
         beaconsPerMinutePerViewer: deps.config.beaconsPerMinutePerViewer,
         flushSeconds: deps.config.flushSeconds,
-      }),
+      });
+    },
     duties: [
       {
         name: 'views.maintenance',

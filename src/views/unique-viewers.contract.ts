@@ -70,6 +70,32 @@ export function uniqueViewersContract(
       assert.equal(await viewers.count([], D0, D0 + 40 * DAY), 0);
     });
 
+    it('counts each hour or day of a range apart', async () => {
+      const v = video();
+      const day = D0 + 50 * DAY;
+      await viewers.add([
+        { videoId: v, hour: day + HOUR, viewerHash: 'a' },
+        { videoId: v, hour: day + HOUR, viewerHash: 'b' },
+        { videoId: v, hour: day + 3 * HOUR, viewerHash: 'a' },
+        { videoId: v, hour: day + DAY, viewerHash: 'c' },
+      ]);
+      assert.deepEqual(
+        [...(await viewers.countByBucket([v], day, day + 2 * DAY, 'hour'))],
+        [
+          [day + HOUR, 2],
+          [day + 3 * HOUR, 1],
+          [day + DAY, 1],
+        ],
+      );
+      assert.deepEqual(
+        [...(await viewers.countByBucket([v], day, day + 2 * DAY, 'day'))],
+        [
+          [day, 2],
+          [day + DAY, 1],
+        ],
+      );
+    });
+
     it('estimates 10 000 distinct viewers within 2 %', async () => {
       const v = video();
       const seen = Array.from({ length: 10_000 }, (_, i) => ({

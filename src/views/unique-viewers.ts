@@ -13,6 +13,13 @@ export interface UniqueViewers {
   add(seen: readonly SeenViewer[], tx?: DbOrTx): Promise<void>;
   /** Distinct viewers per day, summed over [from, to); `videoIds` 'all': every video together. */
   count(videoIds: readonly string[] | 'all', from: number, to: number): Promise<number>;
+  /** Distinct viewers of each hour or day of [from, to) (aligned to UTC hours/days), by bucket start; empty buckets absent. */
+  countByBucket(
+    videoIds: readonly string[] | 'all',
+    from: number,
+    to: number,
+    granularity: 'hour' | 'day',
+  ): Promise<Map<number, number>>;
 }
 
 export interface SeenViewer {
@@ -71,6 +78,21 @@ export class DatabaseUniqueViewers implements UniqueViewers {
     );
     return result.rows[0]?.n ?? 0;
   }
+
+  async countByBucket(
+    videoIds: readonly string[] | 'all',
+    from: number,
+    to: number,
+    granularity: 'hour' | 'day',
+  ): Promise<Map<number, number>> {
+    const scope = videoIds === 'all' ? sql`true` : sql`video_id = any(${[...videoIds]}::text[])`;
+    const result = await sql<{ start: Date; n: number }>`
+      select date_trunc(${granularity}, hour, 'UTC') as start, count(distinct viewer_hash)::int as n
+      from unique_viewers
+      where ${scope} and hour >= to_timestamp(${from / 1000}) and hour < to_timestamp(${to / 1000})
+      group by 1 order by 1`.execute(this.#db);
+    return new Map(result.rows.map((row) => [row.start.getTime(), row.n]));
+  }
 }
 
 /** HyperLogLog in Redis: an hourly and a daily key per video, and the same for every video together. */
@@ -122,6 +144,29 @@ export class RedisUniqueViewers implements UniqueViewers {
       total += Number(value);
     }
     return total;
+  }
+
+  async countByBucket(
+    videoIds: readonly string[] | 'all',
+    from: number,
+    to: number,
+    granularity: 'hour' | 'day',
+  ): Promise<Map<number, number>> {
+    const scopes = videoIds === 'all' ? ['*'] : [...videoIds];
+    const step = granularity === 'hour' ? HOUR_MS : DAY_MS;
+    const starts: number[] = [];
+    for (let start = Math.floor(from / step) * step; start < to; start += step) starts.push(start);
+    if (scopes.length === 0 || starts.length === 0) return new Map();
+    const pipeline = this.#redis.pipeline();
+    const unit = granularity === 'hour' ? 'h' : 'd';
+    for (const start of starts) pipeline.pfcount(...scopes.map((scope) => this.#key(scope, unit, start)));
+    const results = (await pipeline.exec()) ?? [];
+    const counts = new Map<number, number>();
+    for (const [index, [error, value]] of results.entries()) {
+      if (error) throw error;
+      if (Number(value) > 0) counts.set(starts[index]!, Number(value));
+    }
+    return counts;
   }
 
   #key(scope: string, unit: 'h' | 'd', start: number): string {

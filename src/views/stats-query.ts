@@ -1,0 +1,179 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { Db } from '../platform/db/database.ts';
+import { emptySums, type Sums } from './stats.ts';
+
+/**
+ * Reading the hourly buckets back, summed in SQL (one row per bucket of the series; histograms and
+ * rendition heights summed key by key), so a 90-day range is a few thousand rows read by index, not
+ * sessions replayed.
+ */
+
+/** Which videos a statistic covers: one, a key's own, or all. */
+export type StatsScope = { videoId: string } | { ownerKeyId: string } | { all: true };
+
+export interface StatsRange {
+  from: number;
+  to: number;
+  granularity: 'hour' | 'day';
+}
+
+function scopeSql(scope: StatsScope): RawBuilder<unknown> {
+  if ('videoId' in scope) return sql`video_id = ${scope.videoId}`;
+  if ('ownerKeyId' in scope)
+    return sql`video_id in (select id from videos where owner_key_id = ${scope.ownerKeyId})`;
+  return sql`true`;
+}
+
+function rangeSql(range: StatsRange): RawBuilder<unknown> {
+  return sql`hour >= to_timestamp(${range.from / 1000}) and hour < to_timestamp(${range.to / 1000})`;
+}
+
+interface BucketRow {
+  start: Date;
+  sessions: number;
+  views: number;
+  watch: number;
+  stall: number;
+  stalls: number;
+  switches: number;
+  failures: number;
+  exits: number;
+  bitrate_seconds: number;
+  bitrate_watched: number;
+  upscale_weighted: number;
+  upscale_watched: number;
+  peak: number;
+}
+
+/** The summed buckets of the series, by bucket start (ms). */
+export async function bucketSums(db: Db, scope: StatsScope, range: StatsRange): Promise<Map<number, Sums>> {
+  const where = sql`${scopeSql(scope)} and ${rangeSql(range)}`;
+  const bucket = sql`date_trunc(${range.granularity}, hour, 'UTC')`;
+  const rows = await sql<BucketRow>`
+    select ${bucket} as start, sum(sessions)::int as sessions, sum(views)::int as views,
+      sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall, sum(stalls)::int as stalls,
+      sum(switches_auto + switches_manual)::int as switches, sum(failures)::int as failures,
+      sum(exits_before_start)::int as exits, sum(bitrate_seconds)::float8 as bitrate_seconds,
+      sum(bitrate_watched)::float8 as bitrate_watched, sum(upscale_weighted)::float8 as upscale_weighted,
+      sum(upscale_watched)::float8 as upscale_watched, max(peak_concurrent)::int as peak
+    from view_hourly where ${where} group by 1 order by 1`.execute(db);
+  const buckets = new Map<number, Sums>();
+  for (const row of rows.rows) buckets.set(row.start.getTime(), sumsOf(row));
+  for (const [column, field] of [
+    ['startup_histogram', 'startupHistogram'],
+    ['height_seconds', 'heightSeconds'],
+  ] as const) {
+    const entries = await sql<{ start: Date; key: string; n: number }>`
+      select ${bucket} as start, e.key, sum(e.value::float8)::float8 as n
+      from view_hourly, jsonb_each_text(${sql.ref(column)}) e where ${where} group by 1, 2`.execute(db);
+    for (const entry of entries.rows) {
+      const sums = buckets.get(entry.start.getTime());
+      if (sums) sums[field][entry.key] = entry.n;
+    }
+  }
+  return buckets;
+}
+
+function sumsOf(row: BucketRow): Sums {
+  return {
+    ...emptySums(),
+    sessions: row.sessions,
+    views: row.views,
+    watchSeconds: row.watch,
+    stallSeconds: row.stall,
+    stalls: row.stalls,
+    switches: row.switches,
+    failures: row.failures,
+    exitsBeforeStart: row.exits,
+    bitrateSeconds: row.bitrate_seconds,
+    bitrateWatched: row.bitrate_watched,
+    upscaleWeighted: row.upscale_weighted,
+    upscaleWatched: row.upscale_watched,
+    peakConcurrent: row.peak,
+  };
+}
+
+/** Sessions that watched each 1 % of the video (101 counts). */
+export async function retentionCounts(db: Db, videoId: string, range: StatsRange): Promise<number[]> {
+  const rows = await sql<{ point: number; n: number }>`
+    select (u.i - 1)::int as point, sum(u.r)::int as n
+    from view_hourly, unnest(retention) with ordinality as u(r, i)
+    where video_id = ${videoId} and ${rangeSql(range)} group by 1`.execute(db);
+  const counts = new Array<number>(101).fill(0);
+  for (const row of rows.rows) if (row.point >= 0 && row.point <= 100) counts[row.point] = row.n;
+  return counts;
+}
+
+export interface BreakdownRow {
+  value: string;
+  sessions: number;
+  views: number;
+  watchTimeSeconds: number;
+  rebufferPercent: number | null;
+  playbackFailurePercent: number | null;
+}
+
+/** Sessions, views, watch time, rebuffering and failures per browser, OS and device class. */
+export async function breakdowns(
+  db: Db,
+  scope: StatsScope,
+  range: StatsRange,
+): Promise<Record<'browser' | 'os' | 'device', BreakdownRow[]>> {
+  const rows = await sql<{
+    dimension: 'browser' | 'os' | 'device';
+    value: string;
+    sessions: number;
+    views: number;
+    watch: number;
+    stall: number;
+    failures: number;
+  }>`
+    select dimension, value, sum(sessions)::int as sessions, sum(views)::int as views,
+      sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall, sum(failures)::int as failures
+    from view_hourly_dims where ${scopeSql(scope)} and ${rangeSql(range)}
+    group by 1, 2 order by sum(watch_seconds) desc, sum(sessions) desc, value`.execute(db);
+  const result: Record<'browser' | 'os' | 'device', BreakdownRow[]> = { browser: [], os: [], device: [] };
+  for (const row of rows.rows) {
+    result[row.dimension]?.push({
+      value: row.value,
+      sessions: row.sessions,
+      views: row.views,
+      watchTimeSeconds: row.watch,
+      rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
+      playbackFailurePercent: row.sessions > 0 ? (100 * row.failures) / row.sessions : null,
+    });
+  }
+  return result;
+}
+
+export interface TopVideo {
+  videoId: string;
+  title: string;
+  views: number;
+  watchTimeSeconds: number;
+  rebufferPercent: number | null;
+}
+
+/** The videos in scope with the most views, the most watch time, and the worst rebuffering (with some watching). */
+export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, limit = 10) {
+  const rows = await sql<{ video_id: string; title: string; views: number; watch: number; stall: number }>`
+    select h.video_id, v.title, sum(h.views)::int as views, sum(h.watch_seconds)::float8 as watch,
+      sum(h.stall_seconds)::float8 as stall
+    from view_hourly h join videos v on v.id = h.video_id
+    where ${scopeSql(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
+    group by 1, 2`.execute(db);
+  const all: TopVideo[] = rows.rows.map((row) => ({
+    videoId: row.video_id,
+    title: row.title,
+    views: row.views,
+    watchTimeSeconds: row.watch,
+    rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
+  }));
+  const by = (key: (video: TopVideo) => number) =>
+    [...all].sort((a, b) => key(b) - key(a) || (a.videoId < b.videoId ? -1 : 1)).slice(0, limit);
+  return {
+    byViews: by((video) => video.views),
+    byWatchTime: by((video) => video.watchTimeSeconds),
+    worstRebuffer: by((video) => video.rebufferPercent ?? -1).filter((video) => video.watchTimeSeconds >= 60),
+  };
+}
