@@ -76,8 +76,10 @@ async function createHttp(config: Config, platform: Platform, domains: Domains):
   });
   await http.register(healthRoutes, { db: platform.database.db, store: platform.store });
   const { cacheStats } = platform;
+  const metrics = createMetrics({ cacheStats });
+  for (const module of Object.values(domains) as DomainModule[]) module.metrics?.(metrics);
   await http.register(metricsRoute, {
-    metrics: createMetrics({ cacheStats }),
+    metrics,
     token: config.http.metricsToken,
   });
   await http.register(adminRoutes, {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { AnyJob, JobDefinition, JobHandler } from './queue/job-queue.ts';
 
 /**
@@ -15,6 +16,8 @@ export interface DomainModule {
   workers?: readonly JobWorker[];
   /** Periodic work (sweeping, recovery), run where workers run. */
   duties?: readonly Duty[];
+  /** Registers its Prometheus metrics (API processes' /metrics). */
+  metrics?(registry: Registry): void;
   /** Releases what it holds (after the HTTP server has closed). */
   close?(): Promise<void>;
 }

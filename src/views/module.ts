@@ -16,6 +16,7 @@ import { finalizeIdleSessions, pruneViewState, refreshRecentViews } from './main
 import { statsRoutes } from './stats-routes.ts';
 import { StatsService } from './stats-service.ts';
 import { DatabaseUniqueViewers, RedisUniqueViewers, type UniqueViewers } from './unique-viewers.ts';
+import { registerViewMetrics } from './view-metrics.ts';
 import { ViewRecorder } from './view-recorder.ts';
 import { ViewerHasher } from './viewer-salt.ts';
 
@@ -90,6 +91,7 @@ export function createViews(deps: ViewsDeps): Views {
         },
       },
     ],
+    metrics: (registry) => registerViewMetrics(registry, () => recorder.stats),
     close: () => recorder.stop(),
   };
 }

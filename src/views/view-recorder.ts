@@ -34,6 +34,7 @@ export class ViewRecorder {
   #pendingKeys = new Set<string>();
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #stats = { flushes: 0, failures: 0, batches: 0, lastFlushMs: 0, maxFlushMs: 0 };
 
   constructor(deps: ViewRecorderDeps) {
     this.#deps = deps;
@@ -51,6 +52,11 @@ export class ViewRecorder {
 
   get pending(): number {
     return this.#pending.length;
+  }
+
+  /** Flushes done and failed, batches written, the last and the slowest flush (what a crash may lose beyond one interval). */
+  get stats() {
+    return { ...this.#stats, pending: this.#pending.length };
   }
 
   start(): void {
@@ -76,8 +82,16 @@ export class ViewRecorder {
     const batches = this.#pending;
     this.#pending = [];
     this.#pendingKeys = new Set();
+    const started = performance.now();
     this.#flushing = this.#write(batches)
+      .then(() => {
+        const ms = performance.now() - started;
+        Object.assign(this.#stats, { lastFlushMs: ms, maxFlushMs: Math.max(this.#stats.maxFlushMs, ms) });
+        this.#stats.flushes++;
+        this.#stats.batches += batches.length;
+      })
       .catch((error) => {
+        this.#stats.failures++;
         this.#requeue(batches);
         throw error;
       })
