@@ -88,7 +88,8 @@ describe('views survive a SIGKILLed server', () => {
       // The bound is one interval plus the flush under way (its duration, and any delay of its timer on
       // a busy event loop): read the slowest flush so far, and allow twice that.
       const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
-      const slowestFlushMs = 1000 * Number(/^reel_view_flush_max_seconds ([\d.e-]+)$/m.exec(metrics)?.[1] ?? 'NaN');
+      const slowestFlushMs =
+        1000 * Number(/^reel_view_flush_max_seconds ([\d.e-]+)$/m.exec(metrics)?.[1] ?? 'NaN');
       assert.ok(Number.isFinite(slowestFlushMs), 'the flush duration is exported');
       const killedAt = Date.now();
       await server.kill();
