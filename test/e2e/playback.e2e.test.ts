@@ -49,9 +49,37 @@ const PAGE = `<!doctype html>
     hls.loadSource(src);
     hls.attachMedia(video);
     hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((e) => window.events.push('play-error:' + e.message)));
+    window.hls = hls;
   } else {
     video.src = src;
     video.play().catch((e) => window.events.push('play-error:' + e.message));
+  }
+  // A minimal beacon sender (the web app's player has the full one): start, first frame, a heartbeat every
+  // second while playing (the real player: every 10 s), the end with navigator.sendBeacon.
+  const endpoint = params.get('beacons');
+  if (endpoint) {
+    const base = { videoId: params.get('video'), sessionId: crypto.randomUUID(), viewerId: crypto.randomUUID() };
+    let seq = 0, queue = [], lastPosition = 0;
+    const push = (event) => queue.push({ t: Date.now(), ...event });
+    const send = (useBeacon) => {
+      if (queue.length === 0) return;
+      const body = JSON.stringify({ ...base, seq: seq++, events: queue });
+      queue = [];
+      if (useBeacon) window.events.push('sendBeacon:' + navigator.sendBeacon(endpoint, body));
+      else fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        .then((response) => window.events.push('beacon:' + response.status));
+    };
+    const height = () => window.hls?.levels[window.hls.currentLevel]?.height ?? video.videoHeight;
+    const heartbeat = () => {
+      const position = video.currentTime;
+      push({ type: 'heartbeat', position, watched: Math.max(0, position - lastPosition), height: height(), playerHeight: video.clientHeight });
+      lastPosition = position;
+    };
+    push({ type: 'start' });
+    video.requestVideoFrameCallback(() => push({ type: 'firstFrame' }));
+    video.addEventListener('waiting', () => push({ type: 'stall', phase: 'start' }));
+    setInterval(() => { if (!video.paused && !video.ended) heartbeat(); send(false); }, 1000);
+    video.addEventListener('ended', () => { heartbeat(); push({ type: 'end' }); send(true); window.events.push('ended'); });
   }
 </script>
 </body></html>`;
@@ -144,6 +172,7 @@ describe('playback in headless Chromium, cross-origin (e2e)', { timeout: 300_000
   let browser: BrowserContext | undefined;
   let publicVideo: Uploaded;
   let privateVideo: Uploaded;
+  let key: string;
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reel-e2e-'));
@@ -153,11 +182,11 @@ describe('playback in headless Chromium, cross-origin (e2e)', { timeout: 300_000
       headless: false, // the args below select the new headless mode themselves
       args: CHROMIUM_ARGS,
     });
-    const env = { DATA_DIR: path.join(dir, 'data'), HLS_SEGMENT_SECONDS: '2' };
+    const env = { DATA_DIR: path.join(dir, 'data'), HLS_SEGMENT_SECONDS: '2', VIEW_FLUSH_SECONDS: '1' };
     reel = await startServerProcess(env);
     const created = await runCli(['keys', 'create', '--name', 'e2e'], env);
     assert.equal(created.code, 0, created.stderr);
-    const key = created.stdout.trim().split('\n').at(-1)!.trim();
+    key = created.stdout.trim().split('\n').at(-1)!.trim();
     const clip = await makeClip(dir, { seconds: 6 });
     publicVideo = await uploadAndProcess(reel.baseUrl, key, clip, 'public');
     privateVideo = await uploadAndProcess(reel.baseUrl, key, clip, 'private');
@@ -171,7 +200,7 @@ describe('playback in headless Chromium, cross-origin (e2e)', { timeout: 300_000
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  async function open(mode: 'hls' | 'mp4', src: string): Promise<Page> {
+  async function open(mode: 'hls' | 'mp4', src: string, extra = ''): Promise<Page> {
     const page = await browser!.newPage();
     const console: string[] = [];
     page.on('console', (message) => console.push(`${message.type()}: ${message.text()}`));
@@ -180,7 +209,7 @@ describe('playback in headless Chromium, cross-origin (e2e)', { timeout: 300_000
       console.push(`requestfailed: ${request.url()} ${request.failure()?.errorText}`),
     );
     (page as Page & { diagnostics: string[] }).diagnostics = console;
-    await page.goto(`${pages!.origin}/?mode=${mode}&src=${encodeURIComponent(src)}`);
+    await page.goto(`${pages!.origin}/?mode=${mode}&src=${encodeURIComponent(src)}${extra}`);
     return page;
   }
 
@@ -252,5 +281,55 @@ describe('playback in headless Chromium, cross-origin (e2e)', { timeout: 300_000
     } finally {
       await page.close();
     }
+  });
+
+  it('a page that sends beacons while it plays makes a view, with its startup time and watch time', async () => {
+    const video = (id: string) => fetch(`${reel!.baseUrl}/api/v1/videos/${id}`).then((r) => r.json());
+    const before = (await video(publicVideo.id)).views;
+    const beacons = `${reel!.baseUrl}/api/v1/playback/events`;
+    const page = await open(
+      'hls',
+      publicVideo.playback.hls,
+      `&video=${publicVideo.id}&beacons=${encodeURIComponent(beacons)}`,
+    );
+    try {
+      await page.waitForFunction(
+        () => (window as unknown as { events: string[] }).events.includes('ended'),
+        null,
+        {
+          timeout: 30_000,
+          polling: 100,
+        },
+      );
+      const events = await page.evaluate(() => (window as unknown as { events: string[] }).events);
+      assert.ok(events.includes('beacon:202'), events.join(' '));
+      assert.ok(events.includes('sendBeacon:true'), events.join(' '));
+    } finally {
+      await page.close();
+    }
+    // Counted within a flush (1 s here), and in the statistics with a startup time.
+    const deadline = Date.now() + 5000;
+    while ((await video(publicVideo.id)).views < before + 1) {
+      assert.ok(Date.now() < deadline, 'the view was not counted within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const stats = await fetch(`${reel!.baseUrl}/api/v1/videos/${publicVideo.id}/stats`, {
+      headers: { authorization: `Bearer ${key}` },
+    }).then((r) => r.json());
+    assert.equal(stats.totals.views, 1);
+    assert.equal(stats.totals.sessions, 1);
+    assert.ok(
+      stats.totals.watchTimeSeconds > 4 && stats.totals.watchTimeSeconds <= 7,
+      `watched ${stats.totals.watchTimeSeconds} s`,
+    );
+    assert.ok(
+      stats.totals.startupTimeP50Ms > 0 && stats.totals.startupTimeP50Ms < 10_000,
+      JSON.stringify(stats.totals),
+    );
+    assert.equal(stats.totals.averageHeight, 180);
+    assert.deepEqual(
+      stats.breakdowns.browser.map((row: { value: string }) => row.value),
+      ['Chrome'],
+    );
   });
 });
