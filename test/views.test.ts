@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { refreshRecentViews } from '../src/views/maintenance.ts';
 import { patchVideo, seedVideo } from './support/catalog.ts';
 import { startTestApp, type TestApp } from './support/harness.ts';
 
@@ -123,7 +124,16 @@ describe('playback beacons → views', () => {
       .playback.beaconToken;
     assert.match(token, /^\d+\.[A-Za-z0-9_-]{43}$/);
     assert.equal((await send(t, { ...unlisted, token })).statusCode, 202);
-    assert.equal((await send(t, { ...unlisted, token: token.replace(/.$/, 'A'), seq: 1 })).statusCode, 403);
+    assert.equal(
+      (
+        await send(t, {
+          ...unlisted,
+          token: token.replace(/.$/, (last: string) => (last === 'A' ? 'B' : 'A')),
+          seq: 1,
+        })
+      ).statusCode,
+      403,
+    );
     const hidden = await send(t, watchBatch('viewsPrivat1', 'viewer-private6', 2));
     assert.deepEqual([hidden.statusCode, hidden.json().error.code], [404, 'VIDEO_NOT_FOUND']);
     const privateToken = (await t.request({ method: 'GET', url: '/api/v1/videos/viewsPrivat1' })).json()
@@ -298,6 +308,40 @@ describe('playback beacons → views', () => {
     ]) {
       assert.ok(!dump.includes(secret), `${secret} is stored`);
     }
+  });
+
+  it('trending sorts by the views of the last 48 hours', async () => {
+    await seedVideo(t, 'viewsTrend01', { duration_seconds: 4 });
+    for (const viewer of [
+      'viewer-trend-0001',
+      'viewer-trend-0002',
+      'viewer-trend-0003',
+      'viewer-trend-0004',
+    ]) {
+      await send(t, watchBatch('viewsTrend01', viewer, 2));
+    }
+    await t.app.views.recorder.flush();
+    // Views older than 48 h do not count: age VIDEO's buckets.
+    await sql`update view_hourly set hour = hour - interval '3 days' where video_id = ${VIDEO}`.execute(
+      t.app.database.db,
+    );
+    await refreshRecentViews(t.app.database.db);
+    const trending = (
+      await t.request({ method: 'GET', url: '/api/v1/videos?sort=trending', auth: null })
+    ).json();
+    const order = trending.items.map((item: { id: string }) => item.id);
+    assert.equal(order[0], 'viewsTrend01');
+    const recent = await sql<{ id: string; views_recent: number }>`
+      select id, views_recent from videos where id in (${VIDEO}, 'viewsTrend01') order by id`.execute(
+      t.app.database.db,
+    );
+    assert.deepEqual(
+      recent.rows.map((row) => [row.id, Number(row.views_recent)]),
+      [
+        ['viewsTrend01', 4],
+        [VIDEO, 0],
+      ],
+    );
   });
 
   it('an edit does not lose counted views', async () => {
