@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { finalizeIdleSessions } from '../src/views/maintenance.ts';
 import { seedVideo } from './support/catalog.ts';
-import { startTestApp, type TestApp } from './support/harness.ts';
+import { forEachDatabaseApp, type TestApp } from './support/harness.ts';
 
 const VIDEO = 'statsVideo01'; // 20 s long: 10 s make a view
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
@@ -84,113 +84,119 @@ async function playFourSessions(t: TestApp, t0: number): Promise<void> {
   await finalizeIdleSessions(t.app.database.db);
 }
 
-describe('GET /api/v1/videos/:id/stats and /api/v1/stats', () => {
-  let t: TestApp;
-  let member: string;
-  const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-  before(async () => {
-    t = await startTestApp();
-    await seedVideo(t, VIDEO, { duration_seconds: 20 });
-    member = (await t.app.auth.apiKeys.create('member', 'member')).secret;
-    await playFourSessions(t, t0);
-  });
-  after(() => t.close());
-
-  const close = (actual: number | null, expected: number, name: string) =>
-    assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${name}: ${actual} ≠ ${expected}`);
-
-  it('totals: views, viewers, watch time and Mux-defined quality figures, exactly', async () => {
-    const response = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats` });
-    assert.equal(response.statusCode, 200, response.body);
-    const { totals } = response.json();
-    assert.deepEqual(
-      [totals.views, totals.uniqueViewers, totals.sessions, totals.peakConcurrentViewers],
-      [1, 2, 4, 2],
-    );
-    close(totals.watchTimeSeconds, 17, 'watch time');
-    close(totals.averageWatchSeconds, 17 / 4, 'average watch');
-    // Startup 400 and 600 ms, in 50-ms bins, interpolated: p50 = 400 + 50 × 1/1, p95 = 600 + 50 × 0.9/1.
-    close(totals.startupTimeP50Ms, 450, 'startup p50');
-    close(totals.startupTimeP95Ms, 645, 'startup p95');
-    close(totals.playbackFailurePercent, 25, 'failure %');
-    close(totals.exitsBeforeStartPercent, 25, 'exits before start %');
-    close(totals.rebufferPercent, (100 * 1) / 18, 'rebuffer %');
-    close(totals.rebufferPerMinute, 1 / (17 / 60), 'rebuffers per minute');
-    close(totals.averageHeight, (720 * 13 + 360 * 4) / 17, 'average height');
-    close(totals.averageBitrate, (2_400_000 * 10 + 800_000 * 4) / 14, 'average bitrate');
-    close(totals.upscalePercent, (100 * (0 * 10 + 1 * 4)) / 14, 'upscale %');
-  });
-
-  it('retention, breakdowns and the series', async () => {
-    const report = (
-      await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?granularity=hour` })
-    ).json();
-    assert.equal(report.retention.length, 101);
-    // A watched 0–13 s (0–65 %), B 0–4 s (0–20 %); four sessions.
-    assert.deepEqual(
-      [0, 20, 21, 65, 66, 100].map((point) => report.retention[point]),
-      [0.5, 0.5, 0.25, 0.25, 0, 0],
-    );
-    assert.deepEqual(
-      report.breakdowns.browser.map((row: { value: string; sessions: number; views: number }) => [
-        row.value,
-        row.sessions,
-        row.views,
-      ]),
-      [['Firefox', 4, 1]],
-    );
-    assert.deepEqual(
-      report.breakdowns.height.map((row: { value: string; watchTimeSeconds: number }) => [
-        row.value,
-        row.watchTimeSeconds,
-      ]),
-      [
-        ['720', 13],
-        ['360', 4],
-      ],
-    );
-    assert.equal(report.series.length, 1);
-    assert.equal(report.series[0].start, new Date(Math.floor(t0 / 3_600_000) * 3_600_000).toISOString());
-    assert.equal(report.series[0].views, 1);
-  });
-
-  it('CSV export of the series', async () => {
-    const response = await t.request({
-      method: 'GET',
-      url: `/api/v1/videos/${VIDEO}/stats?granularity=hour&format=csv`,
+forEachDatabaseApp('views', (database, start) =>
+  describe(`GET /api/v1/videos/:id/stats and /api/v1/stats (${database})`, () => {
+    let t: TestApp;
+    let member: string;
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    before(async () => {
+      t = await start();
+      await seedVideo(t, VIDEO, { duration_seconds: 20 });
+      member = (await t.app.auth.apiKeys.create('member', 'member')).secret;
+      await playFourSessions(t, t0);
     });
-    assert.equal(response.statusCode, 200);
-    assert.match(String(response.headers['content-type']), /^text\/csv/);
-    const [header, line] = response.body.trim().split('\n');
-    assert.ok(header!.startsWith('start,views,uniqueViewers,sessions,watchTimeSeconds'));
-    assert.ok(
-      line!.startsWith(`${new Date(Math.floor(t0 / 3_600_000) * 3_600_000).toISOString()},1,2,4,17,`),
-    );
-  });
+    after(() => t.close());
 
-  it('across videos: the admin sees every video, with the top ones', async () => {
-    const report = (await t.request({ method: 'GET', url: '/api/v1/stats' })).json();
-    assert.equal(report.totals.views, 1);
-    assert.equal(report.top.byViews[0].videoId, VIDEO);
-    const own = (await t.request({ method: 'GET', url: '/api/v1/stats', auth: member })).json();
-    assert.equal(own.totals.sessions, 0, 'a member sees only its own videos');
-  });
+    const close = (actual: number | null, expected: number, name: string) =>
+      assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${name}: ${actual} ≠ ${expected}`);
 
-  it('who may read: the owner or an admin; bad ranges are refused', async () => {
-    assert.equal(
-      (await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats`, auth: null })).statusCode,
-      401,
-    );
-    const refused = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats`, auth: member });
-    assert.deepEqual([refused.statusCode, refused.json().error.code], [403, 'FORBIDDEN']);
-    for (const query of [
-      'from=yesterday',
-      'from=2026-12-01&to=2026-11-01',
-      'from=2024-01-01&to=2026-01-01',
-      'from=2026-01-01&to=2026-03-01&granularity=hour',
-    ]) {
-      const response = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?${query}` });
-      assert.deepEqual([response.statusCode, response.json().error.code], [400, 'VALIDATION_FAILED'], query);
-    }
-  });
-});
+    it('totals: views, viewers, watch time and Mux-defined quality figures, exactly', async () => {
+      const response = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats` });
+      assert.equal(response.statusCode, 200, response.body);
+      const { totals } = response.json();
+      assert.deepEqual(
+        [totals.views, totals.uniqueViewers, totals.sessions, totals.peakConcurrentViewers],
+        [1, 2, 4, 2],
+      );
+      close(totals.watchTimeSeconds, 17, 'watch time');
+      close(totals.averageWatchSeconds, 17 / 4, 'average watch');
+      // Startup 400 and 600 ms, in 50-ms bins, interpolated: p50 = 400 + 50 × 1/1, p95 = 600 + 50 × 0.9/1.
+      close(totals.startupTimeP50Ms, 450, 'startup p50');
+      close(totals.startupTimeP95Ms, 645, 'startup p95');
+      close(totals.playbackFailurePercent, 25, 'failure %');
+      close(totals.exitsBeforeStartPercent, 25, 'exits before start %');
+      close(totals.rebufferPercent, (100 * 1) / 18, 'rebuffer %');
+      close(totals.rebufferPerMinute, 1 / (17 / 60), 'rebuffers per minute');
+      close(totals.averageHeight, (720 * 13 + 360 * 4) / 17, 'average height');
+      close(totals.averageBitrate, (2_400_000 * 10 + 800_000 * 4) / 14, 'average bitrate');
+      close(totals.upscalePercent, (100 * (0 * 10 + 1 * 4)) / 14, 'upscale %');
+    });
+
+    it('retention, breakdowns and the series', async () => {
+      const report = (
+        await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?granularity=hour` })
+      ).json();
+      assert.equal(report.retention.length, 101);
+      // A watched 0–13 s (0–65 %), B 0–4 s (0–20 %); four sessions.
+      assert.deepEqual(
+        [0, 20, 21, 65, 66, 100].map((point) => report.retention[point]),
+        [0.5, 0.5, 0.25, 0.25, 0, 0],
+      );
+      assert.deepEqual(
+        report.breakdowns.browser.map((row: { value: string; sessions: number; views: number }) => [
+          row.value,
+          row.sessions,
+          row.views,
+        ]),
+        [['Firefox', 4, 1]],
+      );
+      assert.deepEqual(
+        report.breakdowns.height.map((row: { value: string; watchTimeSeconds: number }) => [
+          row.value,
+          row.watchTimeSeconds,
+        ]),
+        [
+          ['720', 13],
+          ['360', 4],
+        ],
+      );
+      assert.equal(report.series.length, 1);
+      assert.equal(report.series[0].start, new Date(Math.floor(t0 / 3_600_000) * 3_600_000).toISOString());
+      assert.equal(report.series[0].views, 1);
+    });
+
+    it('CSV export of the series', async () => {
+      const response = await t.request({
+        method: 'GET',
+        url: `/api/v1/videos/${VIDEO}/stats?granularity=hour&format=csv`,
+      });
+      assert.equal(response.statusCode, 200);
+      assert.match(String(response.headers['content-type']), /^text\/csv/);
+      const [header, line] = response.body.trim().split('\n');
+      assert.ok(header!.startsWith('start,views,uniqueViewers,sessions,watchTimeSeconds'));
+      assert.ok(
+        line!.startsWith(`${new Date(Math.floor(t0 / 3_600_000) * 3_600_000).toISOString()},1,2,4,17,`),
+      );
+    });
+
+    it('across videos: the admin sees every video, with the top ones', async () => {
+      const report = (await t.request({ method: 'GET', url: '/api/v1/stats' })).json();
+      assert.equal(report.totals.views, 1);
+      assert.equal(report.top.byViews[0].videoId, VIDEO);
+      const own = (await t.request({ method: 'GET', url: '/api/v1/stats', auth: member })).json();
+      assert.equal(own.totals.sessions, 0, 'a member sees only its own videos');
+    });
+
+    it('who may read: the owner or an admin; bad ranges are refused', async () => {
+      assert.equal(
+        (await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats`, auth: null })).statusCode,
+        401,
+      );
+      const refused = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats`, auth: member });
+      assert.deepEqual([refused.statusCode, refused.json().error.code], [403, 'FORBIDDEN']);
+      for (const query of [
+        'from=yesterday',
+        'from=2026-12-01&to=2026-11-01',
+        'from=2024-01-01&to=2026-01-01',
+        'from=2026-01-01&to=2026-03-01&granularity=hour',
+      ]) {
+        const response = await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?${query}` });
+        assert.deepEqual(
+          [response.statusCode, response.json().error.code],
+          [400, 'VALIDATION_FAILED'],
+          query,
+        );
+      }
+    });
+  }),
+);

@@ -5,6 +5,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { type App, createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Database, openPGlite } from '../../src/platform/db/database.ts';
+import { forEachDatabase } from './databases.ts';
 import { type RunningS3rver, startS3rver } from './s3rver.ts';
 
 export interface TestApp {
@@ -86,4 +87,28 @@ export async function startTestApp(
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `suite` once per database Reel supports, each with a whole app on it: PGlite always, PostgreSQL
+ * when TEST_DATABASE_URL is set (a database of its own, dropped when the suite passed).
+ */
+export function forEachDatabaseApp(
+  what: string,
+  suite: (name: string, start: () => Promise<TestApp>) => void,
+  options: { env?: Record<string, string> } = {},
+): void {
+  forEachDatabase(what, (name, open) =>
+    suite(name, async () => {
+      const fixture = await open();
+      const t = await startTestApp({ database: fixture.first, env: options.env });
+      return {
+        ...t,
+        async close() {
+          await t.close();
+          await fixture.cleanup(true);
+        },
+      };
+    }),
+  );
 }
