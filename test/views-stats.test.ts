@@ -88,11 +88,14 @@ forEachDatabaseApp('views', (database, start) =>
   describe(`GET /api/v1/videos/:id/stats and /api/v1/stats (${database})`, () => {
     let t: TestApp;
     let member: string;
+    let memberKeyId: string;
     const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
     before(async () => {
       t = await start();
       await seedVideo(t, VIDEO, { duration_seconds: 20 });
-      member = (await t.app.auth.apiKeys.create('member', 'member')).secret;
+      const created = await t.app.auth.apiKeys.create('member', 'member');
+      member = created.secret;
+      memberKeyId = created.key.id;
       await playFourSessions(t, t0);
     });
     after(() => t.close());
@@ -175,6 +178,28 @@ forEachDatabaseApp('views', (database, start) =>
       assert.equal(report.top.byViews[0].videoId, VIDEO);
       const own = (await t.request({ method: 'GET', url: '/api/v1/stats', auth: member })).json();
       assert.equal(own.totals.sessions, 0, 'a member sees only its own videos');
+      // A view of the member's own video: in its statistics and the admin's, as rollups kept by the flush.
+      await seedVideo(t, 'statsMember1', { duration_seconds: 4, owner_key_id: memberKeyId });
+      const now = Date.now() - 5000;
+      await send(t, {
+        videoId: 'statsMember1',
+        sessionId: 'session-member-01',
+        viewerId: 'viewer-member-01',
+        seq: 0,
+        events: [
+          { type: 'start', t: now },
+          { type: 'heartbeat', t: now + 3000, position: 3, watched: 3 },
+        ],
+      });
+      await t.app.views.recorder.flush();
+      const mine = (await t.request({ method: 'GET', url: '/api/v1/stats', auth: member })).json();
+      assert.deepEqual([mine.totals.views, mine.totals.sessions, mine.totals.watchTimeSeconds], [1, 1, 3]);
+      assert.deepEqual(
+        mine.top.byViews.map((video: { videoId: string }) => video.videoId),
+        ['statsMember1'],
+      );
+      const all = (await t.request({ method: 'GET', url: '/api/v1/stats' })).json();
+      assert.deepEqual([all.totals.views, all.totals.sessions], [2, 5]);
     });
 
     it('who may read: the owner or an admin; bad ranges are refused', async () => {

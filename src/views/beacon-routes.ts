@@ -100,6 +100,7 @@ export async function beaconRoutes(parent: FastifyInstance, options: BeaconRoute
         client: classifyUserAgent(request.headers['user-agent']),
         receivedAt: now,
         durationSeconds: video.durationSeconds,
+        ownerKeyId: video.ownerKeyId,
       });
       if (!accepted)
         throw errors.viewsBacklogFull(options.flushSeconds, 'Too many beacons waiting to be counted');

@@ -7,6 +7,7 @@ export interface BeaconVideo {
   id: string;
   visibility: 'public' | 'unlisted' | 'private';
   durationSeconds: number;
+  ownerKeyId: string | null;
 }
 
 /** Videos that take beacons: playable (ready, or processing but already served), not deleted. */
@@ -26,11 +27,18 @@ export class BeaconVideos {
         id: string;
         visibility: BeaconVideo['visibility'];
         duration_seconds: number;
+        owner_key_id: string | null;
       }>`
-        select id, visibility, duration_seconds from videos
+        select id, visibility, duration_seconds, owner_key_id from videos
         where id = ${videoId} and playable and status <> 'deleted'`.execute(this.#db);
       const row = result.rows[0];
-      return row ? { id: row.id, visibility: row.visibility, durationSeconds: row.duration_seconds } : null;
+      if (!row) return null;
+      return {
+        id: row.id,
+        visibility: row.visibility,
+        durationSeconds: row.duration_seconds,
+        ownerKeyId: row.owner_key_id,
+      };
     });
   }
 }

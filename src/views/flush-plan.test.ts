@@ -55,6 +55,7 @@ function play(p: Play, seconds: number, options: { seekTo?: number } = {}): void
     client: CLIENT,
     receivedAt,
     durationSeconds: p.duration,
+    ownerKeyId: null,
   });
   let t = p.at;
   let position = 0;
@@ -128,6 +129,7 @@ describe('view rules, through the flush planner', () => {
         client: CLIENT,
         receivedAt: T0,
         durationSeconds: 600,
+        ownerKeyId: null,
       },
     ]);
     assert.equal(world.views, 0);
@@ -167,14 +169,30 @@ describe('flush planner sums (hand-computed session)', () => {
       },
       { type: 'rendition', t: t + 20_100, fromHeight: 720, toHeight: 480, auto: false },
     ];
-    const batch = { videoId: 'video1', sessionId: 's', viewerHash: 'v', client: CLIENT, durationSeconds: 20 };
+    const batch = {
+      videoId: 'video1',
+      sessionId: 's',
+      viewerHash: 'v',
+      client: CLIENT,
+      durationSeconds: 20,
+      ownerKeyId: 'owner000001',
+    };
     // Two batches in one flush: the opening one received at once, the rest 20 s later.
     const plan = world.flush([
       { ...batch, seq: 1, events, receivedAt: t + 20_000 },
       { ...batch, seq: 0, events: opening, receivedAt: t + 1000 },
     ]);
-    const [hour] = plan.hours;
+    const hour = plan.hours.find((row) => row.videoId === 'video1');
     assert.ok(hour);
+    // The same sums go to the rollups of every video and of the owner's videos (retention aside).
+    assert.deepEqual(plan.hours.map((row) => row.videoId).sort(), ['*', '@owner000001', 'video1']);
+    for (const rollup of plan.hours.filter((row) => row !== hour)) {
+      assert.deepEqual({ ...rollup, videoId: hour.videoId, retention: hour.retention }, hour);
+      assert.equal(
+        rollup.retention.reduce((a, b) => a + b, 0),
+        0,
+      );
+    }
     assert.deepEqual(
       {
         sessions: hour.sessions,
@@ -209,7 +227,11 @@ describe('flush planner sums (hand-computed session)', () => {
       hour.retention.reduce((a, b) => a + b, 0),
       86,
     );
-    assert.deepEqual(plan.minutes, [{ videoId: 'video1', minute: T0, viewers: 1 }]);
+    assert.deepEqual(plan.minutes, [
+      { videoId: 'video1', minute: T0, viewers: 1 },
+      { videoId: '*', minute: T0, viewers: 1 },
+      { videoId: '@owner000001', minute: T0, viewers: 1 },
+    ]);
     assert.deepEqual(plan.uniques, [{ videoId: 'video1', hour: T0, viewerHash: 'v' }]);
   });
 

@@ -27,6 +27,20 @@ export interface AcceptedBatch {
   /** Server clock, ms. */
   receivedAt: number;
   durationSeconds: number;
+  /** The video's owner (an API key id), for the owner's rollup; null for videos without one. */
+  ownerKeyId: string | null;
+}
+
+/**
+ * Buckets are also kept summed over every video ('*') and over each owner's videos ('@<key id>'), in the
+ * same tables under those names (real video ids are 12 letters and digits): statistics across videos read
+ * one row per hour instead of one per video and hour.
+ */
+export const ALL_VIDEOS = '*';
+export const ownerRollup = (ownerKeyId: string) => `@${ownerKeyId}`;
+
+function scopesOf(videoId: string, ownerKeyId: string | null): string[] {
+  return ownerKeyId ? [videoId, ALL_VIDEOS, ownerRollup(ownerKeyId)] : [videoId, ALL_VIDEOS];
 }
 
 /** A session as stored. */
@@ -165,7 +179,7 @@ class PlanBuilder {
           state: newSession(),
           viewCounted: false,
         };
-    if (!existing) this.#sessionCounts(session, { sessions: 1 });
+    if (!existing) this.#sessionCounts(session, first, { sessions: 1 });
     for (const batch of batches) this.#batch(session, batch);
     this.#sessions.push(session);
   }
@@ -173,9 +187,10 @@ class PlanBuilder {
   #batch(session: StoredSession, batch: AcceptedBatch): void {
     const fold = foldBatch(session.state, batch.events, batch.durationSeconds, batch.receivedAt);
     session.state = fold.state;
+    const scopes = scopesOf(session.videoId, batch.ownerKeyId);
     for (const [hour, sums] of fold.hours) {
-      addSums(this.#hour(session.videoId, hour), sums);
-      this.#dims(session, hour, { watchSeconds: sums.watchSeconds, stallSeconds: sums.stallSeconds });
+      for (const scope of scopes) addSums(this.#hour(scope, hour), sums);
+      this.#dims(session, scopes, hour, { watchSeconds: sums.watchSeconds, stallSeconds: sums.stallSeconds });
       this.#uniques.set(`${session.videoId}\u0000${hour}\u0000${session.viewerHash}`, {
         videoId: session.videoId,
         hour,
@@ -183,21 +198,25 @@ class PlanBuilder {
       });
     }
     if (fold.startupMs !== null) {
-      const row = this.#hour(session.videoId, session.startedHour);
-      row.startups++;
       const bin = String(startupBin(fold.startupMs));
-      row.startupHistogram[bin] = (row.startupHistogram[bin] ?? 0) + 1;
+      for (const scope of scopes) {
+        const row = this.#hour(scope, session.startedHour);
+        row.startups++;
+        row.startupHistogram[bin] = (row.startupHistogram[bin] ?? 0) + 1;
+      }
     }
-    if (fold.failedNow) this.#sessionCounts(session, { failures: 1 });
+    if (fold.failedNow) this.#sessionCounts(session, batch, { failures: 1 });
     if (fold.newlyCovered.length > 0) {
       const retention = this.#hour(session.videoId, session.startedHour).retention;
       for (const point of fold.newlyCovered) retention[point]!++;
     }
     for (const minute of fold.activeMinutes) {
-      const key = `${session.videoId}\u0000${minute}`;
-      const entry = this.#minutes.get(key) ?? { videoId: session.videoId, minute, viewers: 0 };
-      entry.viewers++;
-      this.#minutes.set(key, entry);
+      for (const scope of scopes) {
+        const key = `${scope}\u0000${minute}`;
+        const entry = this.#minutes.get(key) ?? { videoId: scope, minute, viewers: 0 };
+        entry.viewers++;
+        this.#minutes.set(key, entry);
+      }
     }
     this.#maybeView(session, fold.watchedBefore, batch);
   }
@@ -212,17 +231,25 @@ class PlanBuilder {
     this.#lastViewAt.set(key, batch.receivedAt);
     this.#lastViews.push({ videoId: session.videoId, viewerHash: session.viewerHash, at: batch.receivedAt });
     const hour = hourOf(batch.receivedAt);
-    this.#hour(session.videoId, hour).views++;
-    this.#dims(session, hour, { views: 1 });
+    const scopes = scopesOf(session.videoId, batch.ownerKeyId);
+    for (const scope of scopes) this.#hour(scope, hour).views++;
+    this.#dims(session, scopes, hour, { views: 1 });
     this.#viewsByVideo.set(session.videoId, (this.#viewsByVideo.get(session.videoId) ?? 0) + 1);
   }
 
   /** Session-level counts go to the hour the session started in. */
-  #sessionCounts(session: StoredSession, counts: { sessions?: number; failures?: number }): void {
-    const row = this.#hour(session.videoId, session.startedHour);
-    row.sessions += counts.sessions ?? 0;
-    row.failures += counts.failures ?? 0;
-    this.#dims(session, session.startedHour, counts);
+  #sessionCounts(
+    session: StoredSession,
+    batch: AcceptedBatch,
+    counts: { sessions?: number; failures?: number },
+  ): void {
+    const scopes = scopesOf(session.videoId, batch.ownerKeyId);
+    for (const scope of scopes) {
+      const row = this.#hour(scope, session.startedHour);
+      row.sessions += counts.sessions ?? 0;
+      row.failures += counts.failures ?? 0;
+    }
+    this.#dims(session, scopes, session.startedHour, counts);
   }
 
   #hour(videoId: string, hour: number): HourRow {
@@ -247,16 +274,26 @@ class PlanBuilder {
 
   #dims(
     session: StoredSession,
+    scopes: readonly string[],
+    hour: number,
+    add: Partial<Omit<DimensionRow, 'videoId' | 'hour' | 'dimension' | 'value'>>,
+  ) {
+    for (const scope of scopes) this.#dimsOf(scope, session, hour, add);
+  }
+
+  #dimsOf(
+    videoId: string,
+    session: StoredSession,
     hour: number,
     add: Partial<Omit<DimensionRow, 'videoId' | 'hour' | 'dimension' | 'value'>>,
   ) {
     for (const dimension of ['browser', 'os', 'device'] as const) {
       const value = session.client[dimension];
-      const key = `${session.videoId}\u0000${hour}\u0000${dimension}\u0000${value}`;
+      const key = `${videoId}\u0000${hour}\u0000${dimension}\u0000${value}`;
       let row = this.#dimensions.get(key);
       if (!row) {
         row = {
-          videoId: session.videoId,
+          videoId,
           hour,
           dimension,
           value,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../platform/db/database.ts';
+import { ALL_VIDEOS } from './flush-plan.ts';
 import { forgetOldSalts } from './viewer-salt.ts';
 
 /** A session silent this long is over: if it asked to play and never showed a frame nor failed, its viewer left before the start. */
@@ -13,11 +14,14 @@ export async function finalizeIdleSessions(db: Db): Promise<void> {
       where not finalized and updated_at < now() - ${SESSION_IDLE}::interval
       returning video_id, started_hour, state),
     exits as (
-      select video_id, started_hour as hour, count(*)::int as n from done
-      where (state->>'requested')::boolean and state->>'startupMs' is null and not (state->>'failed')::boolean
-      group by 1, 2)
+      select d.video_id, d.started_hour as hour, v.owner_key_id from done d left join videos v on v.id = d.video_id
+      where (d.state->>'requested')::boolean and d.state->>'startupMs' is null and not (d.state->>'failed')::boolean),
+    scoped as (
+      select video_id as scope, hour from exits
+      union all select ${ALL_VIDEOS}, hour from exits
+      union all select '@' || owner_key_id, hour from exits where owner_key_id is not null)
     insert into view_hourly as h (video_id, hour, exits_before_start)
-    select video_id, hour, n from exits order by 1, 2
+    select scope, hour, count(*)::int from scoped group by 1, 2 order by 1, 2
     on conflict (video_id, hour) do update set exits_before_start = h.exits_before_start + excluded.exits_before_start`.execute(
     db,
   );
@@ -43,7 +47,8 @@ export async function pruneViewState(db: Db, nowMs: number, dedupMinutes: number
 export async function refreshRecentViews(db: Db): Promise<void> {
   await sql`
     with recent as (
-      select video_id, sum(views)::bigint as n from view_hourly where hour >= now() - interval '48 hours' group by 1)
+      select h.video_id, sum(h.views)::bigint as n from view_hourly h join videos on videos.id = h.video_id
+      where h.hour >= now() - interval '48 hours' group by 1)
     update videos v set views_recent = coalesce(r.n, 0)
     from videos v2 left join recent r on r.video_id = v2.id
     where v.id = v2.id and (v2.views_recent <> 0 or r.n is not null) and v.views_recent is distinct from coalesce(r.n, 0)`.execute(

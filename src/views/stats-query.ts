@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../platform/db/database.ts';
+import { ALL_VIDEOS, ownerRollup } from './flush-plan.ts';
 import { emptySums, type Sums } from './stats.ts';
 
 /**
@@ -17,10 +18,17 @@ export interface StatsRange {
   granularity: 'hour' | 'day';
 }
 
+/** The bucket rows of a scope: the video's own, or the rollup the flush keeps for an owner or for all. */
 function scopeSql(scope: StatsScope): RawBuilder<unknown> {
   if ('videoId' in scope) return sql`video_id = ${scope.videoId}`;
-  if ('ownerKeyId' in scope)
-    return sql`video_id in (select id from videos where owner_key_id = ${scope.ownerKeyId})`;
+  if ('ownerKeyId' in scope) return sql`video_id = ${ownerRollup(scope.ownerKeyId)}`;
+  return sql`video_id = ${ALL_VIDEOS}`;
+}
+
+/** The videos (not rollups) of a scope, for per-video rankings. */
+function videosOfScope(scope: StatsScope): RawBuilder<unknown> {
+  if ('videoId' in scope) return sql`v.id = ${scope.videoId}`;
+  if ('ownerKeyId' in scope) return sql`v.owner_key_id = ${scope.ownerKeyId}`;
   return sql`true`;
 }
 
@@ -160,7 +168,7 @@ export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, li
     select h.video_id, v.title, sum(h.views)::int as views, sum(h.watch_seconds)::float8 as watch,
       sum(h.stall_seconds)::float8 as stall
     from view_hourly h join videos v on v.id = h.video_id
-    where ${scopeSql(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
+    where ${videosOfScope(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
     group by 1, 2`.execute(db);
   const all: TopVideo[] = rows.rows.map((row) => ({
     videoId: row.video_id,
