@@ -321,6 +321,15 @@ async function seedBuckets(database: Database, count: number): Promise<void> {
       array_fill(1, array[101]), 2
     from generate_series(1, ${count}::int) v, generate_series(0, 719) h
     where (v + h) % 10 = 0`.execute(database.db);
+  // The rollup over every video the flush keeps ('*'), as it would have summed these buckets.
+  await sql`
+    insert into view_hourly (video_id, hour, sessions, views, watch_seconds, stall_seconds, stalls, startups,
+      startup_histogram, failures, height_seconds, bitrate_seconds, bitrate_watched, peak_concurrent)
+    select '*', hour, sum(sessions), sum(views), sum(watch_seconds), sum(stall_seconds), sum(stalls), sum(startups),
+      jsonb_build_object('400', count(*), '650', count(*), '1250', count(*)), 0,
+      jsonb_build_object('720', 200 * count(*), '1080', 40 * count(*)), sum(bitrate_seconds), sum(bitrate_watched),
+      sum(peak_concurrent)
+    from view_hourly group by hour`.execute(database.db);
   await sql`
     insert into view_hourly_dims (video_id, hour, dimension, value, sessions, views, watch_seconds, stall_seconds, failures)
     select video_id, hour, d, case d when 'browser' then 'Chrome' when 'os' then 'Android' else 'phone' end, 3, 2, 240, 3, 0
