@@ -162,26 +162,35 @@ export interface TopVideo {
   rebufferPercent: number | null;
 }
 
-/** The videos in scope with the most views, the most watch time, and the worst rebuffering (with some watching). */
+/** The videos in scope with the most views, the most watch time, and the worst rebuffering (≥ 1 minute watched). */
 export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, limit = 10) {
-  const rows = await sql<{ video_id: string; title: string; views: number; watch: number; stall: number }>`
-    select h.video_id, v.title, sum(h.views)::int as views, sum(h.watch_seconds)::float8 as watch,
-      sum(h.stall_seconds)::float8 as stall
-    from view_hourly h join videos v on v.id = h.video_id
-    where ${videosOfScope(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
-    group by 1, 2`.execute(db);
-  const all: TopVideo[] = rows.rows.map((row) => ({
-    videoId: row.video_id,
-    title: row.title,
-    views: row.views,
-    watchTimeSeconds: row.watch,
-    rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
-  }));
-  const by = (key: (video: TopVideo) => number) =>
-    [...all].sort((a, b) => key(b) - key(a) || (a.videoId < b.videoId ? -1 : 1)).slice(0, limit);
-  return {
-    byViews: by((video) => video.views),
-    byWatchTime: by((video) => video.watchTimeSeconds),
-    worstRebuffer: by((video) => video.rebufferPercent ?? -1).filter((video) => video.watchTimeSeconds >= 60),
-  };
+  const rows = await sql<{
+    list: string;
+    video_id: string;
+    title: string;
+    views: number;
+    watch: number;
+    stall: number;
+  }>`
+    with per as (
+      select h.video_id, v.title, sum(h.views)::int as views, sum(h.watch_seconds)::float8 as watch,
+        sum(h.stall_seconds)::float8 as stall
+      from view_hourly h join videos v on v.id = h.video_id
+      where ${videosOfScope(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
+      group by 1, 2)
+    (select 'views' as list, * from per order by views desc, video_id collate "C" limit ${limit})
+    union all (select 'watch', * from per order by watch desc, video_id collate "C" limit ${limit})
+    union all (select 'rebuffer', * from per where watch >= 60
+      order by stall / (watch + stall) desc, video_id collate "C" limit ${limit})`.execute(db);
+  const list = (name: string): TopVideo[] =>
+    rows.rows
+      .filter((row) => row.list === name)
+      .map((row) => ({
+        videoId: row.video_id,
+        title: row.title,
+        views: row.views,
+        watchTimeSeconds: row.watch,
+        rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
+      }));
+  return { byViews: list('views'), byWatchTime: list('watch'), worstRebuffer: list('rebuffer') };
 }
