@@ -44,6 +44,7 @@ async function playFourSessions(t: TestApp, t0: number): Promise<void> {
         playerHeight: 720,
         bitrate: 2_400_000,
       },
+      { type: 'rendition', t: t0 + 10_450, fromHeight: 720, toHeight: 480, auto: false },
       { type: 'stall', t: t0 + 10_500, phase: 'start' },
       { type: 'stall', t: t0 + 11_500, phase: 'end' },
       { type: 'heartbeat', t: t0 + 14_500, position: 13, watched: 3, height: 720 },
@@ -64,6 +65,7 @@ async function playFourSessions(t: TestApp, t0: number): Promise<void> {
         playerHeight: 720,
         bitrate: 800_000,
       },
+      { type: 'rendition', t: t0 + 4650, fromHeight: 360, toHeight: 720, auto: true },
       { type: 'end', t: t0 + 4700 },
     ],
   });
@@ -123,6 +125,8 @@ forEachDatabaseApp('views', (database, start) =>
       close(totals.averageHeight, (720 * 13 + 360 * 4) / 17, 'average height');
       close(totals.averageBitrate, (2_400_000 * 10 + 800_000 * 4) / 14, 'average bitrate');
       close(totals.upscalePercent, (100 * (0 * 10 + 1 * 4)) / 14, 'upscale %');
+      close(totals.autoSwitchesPerMinute, 1 / (17 / 60), 'ABR switches per minute');
+      close(totals.manualSwitchesPerMinute, 1 / (17 / 60), 'manual switches per minute');
     });
 
     it('retention, breakdowns and the series', async () => {

@@ -43,7 +43,8 @@ interface BucketRow {
   watch: number;
   stall: number;
   stalls: number;
-  switches: number;
+  switches_auto: number;
+  switches_manual: number;
   failures: number;
   exits: number;
   bitrate_seconds: number;
@@ -60,7 +61,8 @@ export async function bucketSums(db: Db, scope: StatsScope, range: StatsRange): 
   const rows = await sql<BucketRow>`
     select ${bucket} as start, sum(sessions)::int as sessions, sum(views)::int as views,
       sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall, sum(stalls)::int as stalls,
-      sum(switches_auto + switches_manual)::int as switches, sum(failures)::int as failures,
+      sum(switches_auto)::int as switches_auto, sum(switches_manual)::int as switches_manual,
+      sum(failures)::int as failures,
       sum(exits_before_start)::int as exits, sum(bitrate_seconds)::float8 as bitrate_seconds,
       sum(bitrate_watched)::float8 as bitrate_watched, sum(upscale_weighted)::float8 as upscale_weighted,
       sum(upscale_watched)::float8 as upscale_watched, max(peak_concurrent)::int as peak
@@ -90,7 +92,8 @@ function sumsOf(row: BucketRow): Sums {
     watchSeconds: row.watch,
     stallSeconds: row.stall,
     stalls: row.stalls,
-    switches: row.switches,
+    switchesAuto: row.switches_auto,
+    switchesManual: row.switches_manual,
     failures: row.failures,
     exitsBeforeStart: row.exits,
     bitrateSeconds: row.bitrate_seconds,

@@ -14,7 +14,8 @@ export interface Sums {
   watchSeconds: number;
   stallSeconds: number;
   stalls: number;
-  switches: number;
+  switchesAuto: number;
+  switchesManual: number;
   failures: number;
   exitsBeforeStart: number;
   bitrateSeconds: number;
@@ -40,7 +41,9 @@ export interface Figures {
   exitsBeforeStartPercent: number | null;
   rebufferPercent: number | null;
   rebufferPerMinute: number | null;
-  switchesPerMinute: number | null;
+  /** Rendition changes per minute watched: decided by the player's ABR, and chosen by the viewer. */
+  autoSwitchesPerMinute: number | null;
+  manualSwitchesPerMinute: number | null;
   averageHeight: number | null;
   averageBitrate: number | null;
   upscalePercent: number | null;
@@ -54,7 +57,8 @@ export function emptySums(): Sums {
     watchSeconds: 0,
     stallSeconds: 0,
     stalls: 0,
-    switches: 0,
+    switchesAuto: 0,
+    switchesManual: 0,
     failures: 0,
     exitsBeforeStart: 0,
     bitrateSeconds: 0,
@@ -86,7 +90,8 @@ export function figuresOf(sums: Sums, uniqueViewers: number): Figures {
     exitsBeforeStartPercent: percent(sums.exitsBeforeStart, sums.sessions),
     rebufferPercent: percent(sums.stallSeconds, sums.watchSeconds + sums.stallSeconds),
     rebufferPerMinute: ratio(sums.stalls, watchedMinutes),
-    switchesPerMinute: ratio(sums.switches, watchedMinutes),
+    autoSwitchesPerMinute: ratio(sums.switchesAuto, watchedMinutes),
+    manualSwitchesPerMinute: ratio(sums.switchesManual, watchedMinutes),
     averageHeight: ratio(
       heights.reduce((total, [height, seconds]) => total + Number(height) * seconds, 0),
       heightWatched,
@@ -153,7 +158,8 @@ const CSV_FIELDS: Array<keyof Figures> = [
   'exitsBeforeStartPercent',
   'rebufferPercent',
   'rebufferPerMinute',
-  'switchesPerMinute',
+  'autoSwitchesPerMinute',
+  'manualSwitchesPerMinute',
   'averageHeight',
   'averageBitrate',
   'upscalePercent',
