@@ -25,11 +25,13 @@ function scopeSql(scope: StatsScope): RawBuilder<unknown> {
   return sql`video_id = ${ALL_VIDEOS}`;
 }
 
-/** The videos (not rollups) of a scope, for per-video rankings. */
-function videosOfScope(scope: StatsScope): RawBuilder<unknown> {
-  if ('videoId' in scope) return sql`v.id = ${scope.videoId}`;
-  if ('ownerKeyId' in scope) return sql`v.owner_key_id = ${scope.ownerKeyId}`;
-  return sql`true`;
+/** The bucket rows of real videos (not rollups) in a scope, for per-video rankings. */
+function videoRowsOfScope(scope: StatsScope): RawBuilder<unknown> {
+  if ('videoId' in scope) return sql`video_id = ${scope.videoId}`;
+  if ('ownerKeyId' in scope) {
+    return sql`video_id in (select id from videos where owner_key_id = ${scope.ownerKeyId})`;
+  }
+  return sql`video_id <> ${ALL_VIDEOS} and video_id not like '@%'`;
 }
 
 function rangeSql(range: StatsRange): RawBuilder<unknown> {
@@ -165,8 +167,13 @@ export interface TopVideo {
   rebufferPercent: number | null;
 }
 
-/** The videos in scope with the most views, the most watch time, and the worst rebuffering (≥ 1 minute watched). */
+/**
+ * The videos in scope with the most views, the most watch time, and the worst rebuffering (≥ 1 minute
+ * watched). Sums come from the narrow (hour) covering index; titles are joined to the few winners only.
+ */
 export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, limit = 10) {
+  // A few more than asked: deleted videos are dropped after ranking.
+  const take = limit + 10;
   const rows = await sql<{
     list: string;
     video_id: string;
@@ -176,16 +183,18 @@ export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, li
     stall: number;
   }>`
     with per as (
-      select h.video_id, v.title, sum(h.views)::int as views, sum(h.watch_seconds)::float8 as watch,
-        sum(h.stall_seconds)::float8 as stall
-      from view_hourly h join videos v on v.id = h.video_id
-      where ${videosOfScope(scope)} and ${rangeSql(range)} and v.status <> 'deleted'
-      group by 1, 2)
-    (select 'views' as list, * from per order by views desc, video_id collate "C" limit ${limit})
-    union all (select 'watch', * from per order by watch desc, video_id collate "C" limit ${limit})
-    union all (select 'rebuffer', * from per where watch >= 60
-      order by stall / (watch + stall) desc, video_id collate "C" limit ${limit})`.execute(db);
-  const list = (name: string): TopVideo[] =>
+      select video_id, sum(views)::int as views, sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall
+      from view_hourly where ${videoRowsOfScope(scope)} and ${rangeSql(range)}
+      group by 1),
+    ranked as (
+      (select 'views' as list, * from per order by views desc, video_id collate "C" limit ${take})
+      union all (select 'watch', * from per order by watch desc, video_id collate "C" limit ${take})
+      union all (select 'rebuffer', * from per where watch >= 60
+        order by stall / (watch + stall) desc, video_id collate "C" limit ${take}))
+    select r.*, v.title from ranked r join videos v on v.id = r.video_id where v.status <> 'deleted'`.execute(
+    db,
+  );
+  const list = (name: string, key: (video: TopVideo) => number): TopVideo[] =>
     rows.rows
       .filter((row) => row.list === name)
       .map((row) => ({
@@ -194,6 +203,12 @@ export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, li
         views: row.views,
         watchTimeSeconds: row.watch,
         rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
-      }));
-  return { byViews: list('views'), byWatchTime: list('watch'), worstRebuffer: list('rebuffer') };
+      }))
+      .sort((a, b) => key(b) - key(a) || (a.videoId < b.videoId ? -1 : 1))
+      .slice(0, limit);
+  return {
+    byViews: list('views', (video) => video.views),
+    byWatchTime: list('watch', (video) => video.watchTimeSeconds),
+    worstRebuffer: list('rebuffer', (video) => video.rebufferPercent ?? 0),
+  };
 }

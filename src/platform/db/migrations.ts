@@ -240,7 +240,8 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
         retention integer[] not null default array_fill(0, array[101]),
         peak_concurrent integer not null default 0,
         primary key (video_id, hour))`,
-      `create index view_hourly_hour on view_hourly (hour)`,
+      // Rankings across videos (top videos of a range) read this narrow index alone, not the wide rows.
+      `create index view_hourly_hour_totals on view_hourly (hour) include (video_id, views, watch_seconds, stall_seconds)`,
       `create table view_hourly_dims (
         video_id text not null, hour timestamptz not null, dimension text not null, value text not null,
         sessions integer not null default 0,
