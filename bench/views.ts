@@ -347,6 +347,11 @@ async function seedBuckets(database: Database, count: number): Promise<void> {
     select video_id, hour, d, case d when 'browser' then 'Chrome' when 'os' then 'Android' else 'phone' end, 3, 2, 240, 3, 0
     from view_hourly, unnest(array['browser', 'os', 'device']) d`.execute(database.db);
   // What autovacuum does on a live database: statistics, and the visibility map index-only scans need.
+  await sql`
+    insert into view_daily (video_id, day, views, watch_seconds, stall_seconds)
+    select video_id, date_trunc('day', hour, 'UTC'), sum(views), sum(watch_seconds), sum(stall_seconds)
+    from view_hourly where video_id <> '*' group by 1, 2`.execute(database.db);
+  await sql`vacuum analyze view_daily`.execute(database.db);
   await sql`vacuum analyze view_hourly`.execute(database.db);
   await sql`vacuum analyze view_hourly_dims`.execute(database.db);
 }

@@ -180,6 +180,18 @@ forEachDatabaseApp('views', (database, start) =>
       const report = (await t.request({ method: 'GET', url: '/api/v1/stats' })).json();
       assert.equal(report.totals.views, 1);
       assert.equal(report.top.byViews[0].videoId, VIDEO);
+      // Over whole UTC days the ranking reads the daily sums: the same answer.
+      const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const days = `from=${new Date(midnight - 86_400_000).toISOString()}&to=${new Date(midnight + 86_400_000).toISOString()}`;
+      const daily = (await t.request({ method: 'GET', url: `/api/v1/stats?${days}` })).json();
+      assert.deepEqual(
+        daily.top.byViews.map((video: { videoId: string; views: number; watchTimeSeconds: number }) => [
+          video.videoId,
+          video.views,
+          video.watchTimeSeconds,
+        ]),
+        [[VIDEO, 1, 17]],
+      );
       const own = (await t.request({ method: 'GET', url: '/api/v1/stats', auth: member })).json();
       assert.equal(own.totals.sessions, 0, 'a member sees only its own videos');
       // A view of the member's own video: in its statistics and the admin's, as rollups kept by the flush.

@@ -38,6 +38,8 @@ export interface AcceptedBatch {
  */
 export const ALL_VIDEOS = '*';
 export const ownerRollup = (ownerKeyId: string) => `@${ownerKeyId}`;
+/** A real video's rows, not a rollup's. */
+export const isVideoId = (id: string) => id !== ALL_VIDEOS && !id.startsWith('@');
 
 function scopesOf(videoId: string, ownerKeyId: string | null): string[] {
   return ownerKeyId ? [videoId, ALL_VIDEOS, ownerRollup(ownerKeyId)] : [videoId, ALL_VIDEOS];

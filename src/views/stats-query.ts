@@ -34,6 +34,23 @@ function videoRowsOfScope(scope: StatsScope): RawBuilder<unknown> {
   return sql`video_id <> ${ALL_VIDEOS} and video_id not like '@%'`;
 }
 
+const DAY = 86_400_000;
+
+/** Per-video sums over a range: its whole UTC days from the daily table, the hours of its partial days from the hourly one. */
+function rangeTotals(scope: StatsScope, range: StatsRange): RawBuilder<unknown> {
+  const firstDay = Math.ceil(range.from / DAY) * DAY;
+  const endDay = Math.floor(range.to / DAY) * DAY;
+  const hours = (from: number, to: number) => sql`
+    select video_id, views, watch_seconds as watch, stall_seconds as stall from view_hourly
+    where ${videoRowsOfScope(scope)} and ${rangeSql({ ...range, from, to })}`;
+  if (firstDay >= endDay) return hours(range.from, range.to);
+  return sql`
+    select video_id, views, watch_seconds as watch, stall_seconds as stall from view_daily
+    where ${videoRowsOfScope(scope)} and day >= to_timestamp(${firstDay / 1000}) and day < to_timestamp(${endDay / 1000})
+    union all ${hours(range.from, firstDay)}
+    union all ${hours(endDay, range.to)}`;
+}
+
 function rangeSql(range: StatsRange): RawBuilder<unknown> {
   return sql`hour >= to_timestamp(${range.from / 1000}) and hour < to_timestamp(${range.to / 1000})`;
 }
@@ -183,8 +200,7 @@ export async function topVideos(db: Db, scope: StatsScope, range: StatsRange, li
     stall: number;
   }>`
     with per as (
-      select video_id, sum(views)::int as views, sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall
-      from view_hourly where ${videoRowsOfScope(scope)} and ${rangeSql(range)}
+      select video_id, sum(views)::int as views, sum(watch) as watch, sum(stall) as stall from (${rangeTotals(scope, range)}) x
       group by 1),
     ranked as (
       (select 'views' as list, * from per order by views desc, video_id collate "C" limit ${take})

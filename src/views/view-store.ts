@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../platform/db/database.ts';
 import type { AcceptedBatch, FlushPlan, StoredSession } from './flush-plan.ts';
-import { viewerKey } from './flush-plan.ts';
+import { isVideoId, viewerKey } from './flush-plan.ts';
 import type { SessionState } from './session-fold.ts';
 import type { ClientClass } from './user-agent.ts';
 
@@ -81,6 +81,7 @@ export async function lastViews(
 export async function writePlan(tx: Tx, plan: FlushPlan, nowMs: number): Promise<void> {
   await writeSessions(tx, plan.sessions, nowMs);
   await writeHours(tx, plan);
+  await writeDays(tx, plan);
   await writeDimensions(tx, plan);
   await writeMinutes(tx, plan);
   if (plan.lastViews.length > 0) {
@@ -146,6 +147,22 @@ async function writeHours(tx: Tx, plan: FlushPlan): Promise<void> {
       bitrate_seconds = b.bitrate_seconds + excluded.bitrate_seconds, bitrate_watched = b.bitrate_watched + excluded.bitrate_watched,
       upscale_weighted = b.upscale_weighted + excluded.upscale_weighted, upscale_watched = b.upscale_watched + excluded.upscale_watched,
       retention = reel_array_sum(b.retention, excluded.retention)`.execute(tx);
+}
+
+/** Each real video's daily sums (rankings across videos read them). */
+async function writeDays(tx: Tx, plan: FlushPlan): Promise<void> {
+  const h = plan.hours.filter((row) => isVideoId(row.videoId));
+  if (h.length === 0) return;
+  await sql`
+    insert into view_daily as d (video_id, day, views, watch_seconds, stall_seconds)
+    select v, date_trunc('day', to_timestamp(hr), 'UTC'), sum(vw)::int, sum(ws), sum(ss)
+    from unnest(${h.map((r) => r.videoId)}::text[], ${h.map((r) => ts(r.hour))}::float8[], ${h.map((r) => r.views)}::int[],
+      ${h.map((r) => r.watchSeconds)}::float8[], ${h.map((r) => r.stallSeconds)}::float8[]) as t(v, hr, vw, ws, ss)
+    group by 1, 2 order by 1, 2
+    on conflict (video_id, day) do update set views = d.views + excluded.views,
+      watch_seconds = d.watch_seconds + excluded.watch_seconds, stall_seconds = d.stall_seconds + excluded.stall_seconds`.execute(
+    tx,
+  );
 }
 
 async function writeDimensions(tx: Tx, plan: FlushPlan): Promise<void> {

@@ -240,8 +240,14 @@ export const migrations: ReadonlyArray<{ id: string; statements: string[] }> = [
         retention integer[] not null default array_fill(0, array[101]),
         peak_concurrent integer not null default 0,
         primary key (video_id, hour))`,
-      // Rankings across videos (top videos of a range) read this narrow index alone, not the wide rows.
+      // Rankings across videos (top videos of a range) read narrow indexes alone, not the wide rows: whole
+      // days from the daily sums, the range's partial days from the hourly ones.
       `create index view_hourly_hour_totals on view_hourly (hour) include (video_id, views, watch_seconds, stall_seconds)`,
+      `create table view_daily (
+        video_id text not null, day timestamptz not null,
+        views integer not null default 0, watch_seconds float8 not null default 0, stall_seconds float8 not null default 0,
+        primary key (video_id, day))`,
+      `create index view_daily_day_totals on view_daily (day) include (video_id, views, watch_seconds, stall_seconds)`,
       `create table view_hourly_dims (
         video_id text not null, hour timestamptz not null, dimension text not null, value text not null,
         sessions integer not null default 0,
