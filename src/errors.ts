@@ -167,15 +167,10 @@ export const errors = {
   mediaSignatureInvalid: make('MEDIA_SIGNATURE_INVALID'),
   mediaSignatureExpired: make('MEDIA_SIGNATURE_EXPIRED'),
 
-  beacon: (
-    code:
-      | 'BEACON_TOO_MANY_EVENTS'
-      | 'BEACON_TIME_OUT_OF_RANGE'
-      | 'BEACON_OUT_OF_ORDER'
-      | 'BEACON_WATCHED_IMPLAUSIBLE',
-    message: string,
-    details?: Details,
-  ) => new AppError(code, message, details),
+  beaconTooManyEvents: make('BEACON_TOO_MANY_EVENTS'),
+  beaconTimeOutOfRange: make('BEACON_TIME_OUT_OF_RANGE'),
+  beaconOutOfOrder: make('BEACON_OUT_OF_ORDER'),
+  beaconWatchedImplausible: make('BEACON_WATCHED_IMPLAUSIBLE'),
   beaconTokenInvalid: make('BEACON_TOKEN_INVALID'),
   viewsBacklogFull: makeRetryable('VIEWS_BACKLOG_FULL'),
   rangeNotSatisfiable: (size: number) =>

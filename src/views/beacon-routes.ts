@@ -4,7 +4,14 @@ import { Type } from 'typebox';
 import { errors } from '../errors.ts';
 import { errorResponses } from '../http/schemas.ts';
 import type { Clock } from '../platform/clock.ts';
-import { type BeaconBatch, BeaconBatchSchema, checkBatch, MAX_BATCH_BYTES, MAX_EVENTS } from './beacon.ts';
+import {
+  type BatchProblem,
+  type BeaconBatch,
+  BeaconBatchSchema,
+  checkBatch,
+  MAX_BATCH_BYTES,
+  MAX_EVENTS,
+} from './beacon.ts';
 import type { BeaconVideos } from './beacon-videos.ts';
 import { classifyUserAgent } from './user-agent.ts';
 import type { ViewRecorder } from './view-recorder.ts';
@@ -75,12 +82,7 @@ export async function beaconRoutes(parent: FastifyInstance, options: BeaconRoute
       const batch = request.body as BeaconBatch;
       const now = options.clock.nowMs();
       const problem = checkBatch(batch, now);
-      if (problem)
-        throw errors.beacon(
-          problem.code,
-          problem.message,
-          'index' in problem ? { index: problem.index, maxEvents: MAX_EVENTS } : { maxEvents: MAX_EVENTS },
-        );
+      if (problem) throw batchError(problem);
       const video = await options.videos.find(batch.videoId);
       if (!video) throw errors.videoNotFound(`No video ${batch.videoId}`);
       if (video.visibility !== 'public' && !(batch.token && options.acceptsToken(video.id, batch.token))) {
@@ -107,4 +109,17 @@ export async function beaconRoutes(parent: FastifyInstance, options: BeaconRoute
       return reply.status(202).send({ accepted: batch.events.length });
     },
   );
+}
+
+const PROBLEM_ERRORS = {
+  BEACON_TOO_MANY_EVENTS: errors.beaconTooManyEvents,
+  BEACON_TIME_OUT_OF_RANGE: errors.beaconTimeOutOfRange,
+  BEACON_OUT_OF_ORDER: errors.beaconOutOfOrder,
+  BEACON_WATCHED_IMPLAUSIBLE: errors.beaconWatchedImplausible,
+};
+
+/** The error a schema-valid but refused batch is answered with. */
+function batchError(problem: BatchProblem) {
+  const details = 'index' in problem ? { index: problem.index } : { maxEvents: MAX_EVENTS };
+  return PROBLEM_ERRORS[problem.code](problem.message, details);
 }

@@ -29,6 +29,11 @@ export function registerViewMetrics(registry: Registry, stats: () => ViewRecorde
     'Duration of the slowest flush since start',
     (s) => s.maxFlushMs / 1000,
   );
+  gauge(
+    'reel_view_flushed_through_seconds',
+    'Every beacon acknowledged before this time (Unix seconds) is written: a crash loses at most what came after',
+    (s) => s.flushedThrough / 1000,
+  );
   counter('reel_view_flushes_total', 'Flushes written', (s) => s.flushes);
   counter(
     'reel_view_flush_failures_total',

@@ -34,7 +34,11 @@ export class ViewRecorder {
   #pendingKeys = new Set<string>();
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  readonly #stats = { flushes: 0, failures: 0, batches: 0, lastFlushMs: 0, maxFlushMs: 0 };
+  /**
+   * `flushedThrough`: every batch acknowledged before this instant (ms, the clock's) is in the database —
+   * the start of the last flush that committed with nothing left behind.
+   */
+  readonly #stats = { flushes: 0, failures: 0, batches: 0, lastFlushMs: 0, maxFlushMs: 0, flushedThrough: 0 };
 
   constructor(deps: ViewRecorderDeps) {
     this.#deps = deps;
@@ -78,15 +82,21 @@ export class ViewRecorder {
   /** Folds what is held now into the database (one flush at a time). */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    if (this.#pending.length === 0) return;
+    if (this.#pending.length === 0) {
+      this.#stats.flushedThrough = this.#deps.clock.nowMs(); // nothing held: everything acknowledged is written
+      return;
+    }
     const batches = this.#pending;
     this.#pending = [];
     this.#pendingKeys = new Set();
     const started = performance.now();
+    const startedAt = this.#deps.clock.nowMs();
     this.#flushing = this.#write(batches)
       .then(() => {
         const ms = performance.now() - started;
         Object.assign(this.#stats, { lastFlushMs: ms, maxFlushMs: Math.max(this.#stats.maxFlushMs, ms) });
+        // Batches that failed earlier were requeued into this flush: nothing acknowledged before it began is left.
+        this.#stats.flushedThrough = startedAt;
         this.#stats.flushes++;
         this.#stats.batches += batches.length;
       })
