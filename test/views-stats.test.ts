@@ -162,6 +162,30 @@ forEachDatabaseApp('views', (database, start) =>
       assert.equal(report.series[0].views, 1);
     });
 
+    it('filtered to one browser, OS or device class', async () => {
+      const firefox = (
+        await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?browser=Firefox` })
+      ).json();
+      assert.deepEqual(firefox.filter, { dimension: 'browser', value: 'Firefox' });
+      assert.deepEqual(
+        [firefox.totals.sessions, firefox.totals.views, firefox.totals.watchTimeSeconds],
+        [4, 1, 17],
+      );
+      close(firefox.totals.rebufferPercent, (100 * 1) / 18, 'filtered rebuffer %');
+      close(firefox.totals.playbackFailurePercent, 25, 'filtered failure %');
+      const chrome = (
+        await t.request({ method: 'GET', url: `/api/v1/videos/${VIDEO}/stats?browser=Chrome` })
+      ).json();
+      assert.deepEqual([chrome.totals.sessions, chrome.series], [0, []]);
+      const both = await t.request({
+        method: 'GET',
+        url: `/api/v1/videos/${VIDEO}/stats?browser=Firefox&os=Linux`,
+      });
+      assert.deepEqual([both.statusCode, both.json().error.code], [400, 'VALIDATION_FAILED']);
+      const linux = (await t.request({ method: 'GET', url: '/api/v1/stats?os=Linux' })).json();
+      assert.equal(linux.totals.sessions, 4);
+    });
+
     it('CSV export of the series', async () => {
       const response = await t.request({
         method: 'GET',

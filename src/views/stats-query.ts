@@ -134,11 +134,60 @@ export async function retentionCounts(db: Db, videoId: string, range: StatsRange
   return counts;
 }
 
+export interface DimensionFilter {
+  dimension: 'browser' | 'os' | 'device';
+  value: string;
+}
+
+/** What the breakdowns keep, summed: per bucket of the series, for the viewers of one browser, OS or device class. */
+export interface DimensionSums {
+  sessions: number;
+  views: number;
+  watch: number;
+  stall: number;
+  failures: number;
+}
+
+export async function dimensionSeries(
+  db: Db,
+  scope: StatsScope,
+  range: StatsRange,
+  filter: DimensionFilter,
+): Promise<Array<{ start: number; sums: DimensionSums }>> {
+  const rows = await sql<DimensionSums & { start: Date }>`
+    select date_trunc(${range.granularity}, hour, 'UTC') as start, sum(sessions)::int as sessions,
+      sum(views)::int as views, sum(watch_seconds)::float8 as watch, sum(stall_seconds)::float8 as stall,
+      sum(failures)::int as failures
+    from view_hourly_dims
+    where ${scopeSql(scope)} and ${rangeSql(range)} and dimension = ${filter.dimension} and value = ${filter.value}
+    group by 1 order by 1`.execute(db);
+  return rows.rows.map(({ start, ...sums }) => ({ start: start.getTime(), sums }));
+}
+
+/** Sessions, views, watch time, rebuffer % and failure % from summed dimension rows. */
+export function breakdownFigures(row: {
+  sessions: number;
+  views: number;
+  watch: number;
+  stall: number;
+  failures: number;
+}) {
+  return {
+    sessions: row.sessions,
+    views: row.views,
+    watchTimeSeconds: row.watch,
+    averageWatchSeconds: row.sessions > 0 ? row.watch / row.sessions : null,
+    rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
+    playbackFailurePercent: row.sessions > 0 ? (100 * row.failures) / row.sessions : null,
+  };
+}
+
 export interface BreakdownRow {
   value: string;
   sessions: number;
   views: number;
   watchTimeSeconds: number;
+  averageWatchSeconds: number | null;
   rebufferPercent: number | null;
   playbackFailurePercent: number | null;
 }
@@ -163,16 +212,7 @@ export async function breakdowns(
     from view_hourly_dims where ${scopeSql(scope)} and ${rangeSql(range)}
     group by 1, 2 order by sum(watch_seconds) desc, sum(sessions) desc, value`.execute(db);
   const result: Record<'browser' | 'os' | 'device', BreakdownRow[]> = { browser: [], os: [], device: [] };
-  for (const row of rows.rows) {
-    result[row.dimension]?.push({
-      value: row.value,
-      sessions: row.sessions,
-      views: row.views,
-      watchTimeSeconds: row.watch,
-      rebufferPercent: row.watch + row.stall > 0 ? (100 * row.stall) / (row.watch + row.stall) : null,
-      playbackFailurePercent: row.sessions > 0 ? (100 * row.failures) / row.sessions : null,
-    });
-  }
+  for (const row of rows.rows) result[row.dimension]?.push({ value: row.value, ...breakdownFigures(row) });
   return result;
 }
 

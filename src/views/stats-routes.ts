@@ -7,7 +7,7 @@ import { errors } from '../errors.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { Clock } from '../platform/clock.ts';
 import { seriesCsv } from './stats.ts';
-import type { StatsRange } from './stats-query.ts';
+import type { DimensionFilter, StatsRange } from './stats-query.ts';
 import type { StatsService } from './stats-service.ts';
 
 export interface StatsRouteOptions {
@@ -27,8 +27,31 @@ const StatsQuery = Type.Object({
   to: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601; default now' })),
   granularity: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')])),
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+  browser: Type.Optional(
+    Type.String({ maxLength: 40, description: 'Only viewers of this browser family (one filter at a time)' }),
+  ),
+  os: Type.Optional(Type.String({ maxLength: 40, description: 'Only viewers on this OS family' })),
+  device: Type.Optional(Type.String({ maxLength: 40, description: 'Only viewers on this device class' })),
 });
-type StatsQueryInput = { from?: string; to?: string; granularity?: 'hour' | 'day'; format?: 'json' | 'csv' };
+type StatsQueryInput = {
+  from?: string;
+  to?: string;
+  granularity?: 'hour' | 'day';
+  format?: 'json' | 'csv';
+  browser?: string;
+  os?: string;
+  device?: string;
+};
+
+/** `browser=`, `os=` or `device=`: at most one (the breakdowns are kept per dimension, not per combination). */
+export function filterOf(query: StatsQueryInput): DimensionFilter | undefined {
+  const given = (['browser', 'os', 'device'] as const).filter((dimension) => query[dimension] !== undefined);
+  if (given.length > 1) {
+    throw errors.validation('Filter by one of browser, os or device at a time', { field: given[1] });
+  }
+  const dimension = given[0];
+  return dimension ? { dimension, value: query[dimension]! } : undefined;
+}
 
 /** The range asked for, aligned to whole hours (the buckets), within the limits. */
 export function rangeOf(query: StatsQueryInput, nowMs: number): StatsRange {
@@ -58,7 +81,8 @@ const DESCRIPTION =
   'with Mux Data’s definitions: startup time p50/p95, playback failure %, exits before start %, rebuffer % ' +
   'and per minute, time-weighted rendition height and bitrate, upscale %, quality switches per minute, ' +
   'peak concurrent viewers. `series` per hour or day; `breakdowns` by browser, OS, device class and ' +
-  'rendition height. `format=csv`: the series as CSV.';
+  'rendition height. `format=csv`: the series as CSV. `browser=`, `os=` or `device=` (one of them): totals ' +
+  'and series of sessions, views, watch time, rebuffering and failures for those viewers only.';
 
 /** `GET /api/v1/videos/:id/stats` (the owner's key or an admin's) and `GET /api/v1/stats` (a key's videos; an admin: all). */
 export async function statsRoutes(parent: FastifyInstance, options: StatsRouteOptions): Promise<void> {
@@ -80,10 +104,10 @@ export async function statsRoutes(parent: FastifyInstance, options: StatsRouteOp
     },
     async (request, reply) => {
       await assertManageable(options.videos, request.params.id, request.principal);
-      const report = await options.stats.video(
-        request.params.id,
-        rangeOf(request.query, options.clock.nowMs()),
-      );
+      const range = rangeOf(request.query, options.clock.nowMs());
+      const filter = filterOf(request.query);
+      if (filter) return options.stats.filtered({ videoId: request.params.id }, range, filter);
+      const report = await options.stats.video(request.params.id, range);
       if (request.query.format === 'csv')
         return reply.type('text/csv; charset=utf-8').send(seriesCsv(report.series));
       return report;
@@ -106,7 +130,10 @@ export async function statsRoutes(parent: FastifyInstance, options: StatsRouteOp
       const principal = request.principal;
       if (principal?.kind !== 'api-key') throw errors.forbidden('Statistics need an API key');
       const scope = principal.role === 'admin' ? { all: true as const } : { ownerKeyId: principal.keyId };
-      const report = await options.stats.overall(scope, rangeOf(request.query, options.clock.nowMs()));
+      const range = rangeOf(request.query, options.clock.nowMs());
+      const filter = filterOf(request.query);
+      if (filter) return options.stats.filtered(scope, range, filter);
+      const report = await options.stats.overall(scope, range);
       if (request.query.format === 'csv')
         return reply.type('text/csv; charset=utf-8').send(seriesCsv(report.series));
       return report;

@@ -3,8 +3,11 @@ import type { Db } from '../platform/db/database.ts';
 import { addSums, emptySums, type Figures, figuresOf, retentionCurve } from './stats.ts';
 import {
   type BreakdownRow,
+  breakdownFigures,
   breakdowns,
   bucketSums,
+  type DimensionFilter,
+  dimensionSeries,
   retentionCounts,
   type StatsRange,
   type StatsScope,
@@ -69,6 +72,29 @@ export class StatsService {
       retentionCounts(this.#db, videoId, range),
     ]);
     return { ...report, retention: retentionCurve(covered, report.totals.sessions) };
+  }
+
+  /**
+   * The viewers of one browser, OS or device class: the figures the breakdowns keep (sessions, views,
+   * watch time, rebuffering, failures), as totals and a series.
+   */
+  async filtered(scope: StatsScope, range: StatsRange, filter: DimensionFilter) {
+    const buckets = await dimensionSeries(this.#db, scope, range, filter);
+    const total = { sessions: 0, views: 0, watch: 0, stall: 0, failures: 0 };
+    for (const { sums } of buckets) {
+      for (const key of Object.keys(total) as Array<keyof typeof total>) total[key] += sums[key];
+    }
+    return {
+      from: new Date(range.from).toISOString(),
+      to: new Date(range.to).toISOString(),
+      granularity: range.granularity,
+      filter,
+      totals: breakdownFigures(total),
+      series: buckets.map(({ start, sums }) => ({
+        start: new Date(start).toISOString(),
+        ...breakdownFigures(sums),
+      })),
+    };
   }
 
   /** Across videos, with the top ones. */

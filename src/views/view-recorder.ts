@@ -6,6 +6,14 @@ import type { UniqueViewers } from './unique-viewers.ts';
 import type { ViewRules } from './view-rules.ts';
 import { claimBatches, lastViews, lockSessions, writePlan } from './view-store.ts';
 
+/** Batches per transaction (see flush()). */
+const CHUNK = 500;
+
+/** A session's batches in order, sessions together: a chunk boundary never reorders a session. */
+function bySessionAndSeq(a: AcceptedBatch, b: AcceptedBatch): number {
+  return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.seq - b.seq;
+}
+
 export interface ViewRecorderDeps {
   db: Db;
   uniques: UniqueViewers;
@@ -86,12 +94,20 @@ export class ViewRecorder {
       this.#stats.flushedThrough = this.#deps.clock.nowMs(); // nothing held: everything acknowledged is written
       return;
     }
-    const batches = this.#pending;
+    const batches = [...this.#pending].sort(bySessionAndSeq);
     this.#pending = [];
     this.#pendingKeys = new Set();
     const started = performance.now();
     const startedAt = this.#deps.clock.nowMs();
-    this.#flushing = this.#write(batches)
+    let written = 0;
+    this.#flushing = (async () => {
+      // In transactions of at most CHUNK batches, yielding between them: the embedded database runs on
+      // this event loop, and one huge transaction would hold every request meanwhile.
+      for (; written < batches.length; written += CHUNK) {
+        await this.#write(batches.slice(written, written + CHUNK));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })()
       .then(() => {
         const ms = performance.now() - started;
         Object.assign(this.#stats, { lastFlushMs: ms, maxFlushMs: Math.max(this.#stats.maxFlushMs, ms) });
@@ -102,7 +118,7 @@ export class ViewRecorder {
       })
       .catch((error) => {
         this.#stats.failures++;
-        this.#requeue(batches);
+        this.#requeue(batches.slice(written));
         throw error;
       })
       .finally(() => {
