@@ -56,7 +56,7 @@ export function createViews(deps: ViewsDeps): Views {
     log: deps.log,
     // A count moved: every node drops the video's cached entry and pages (shown within a flush).
     onViewsCounted: async (ids) => {
-      for (const id of ids) await deps.changes.publish(VIDEO_CHANGES, id);
+      await deps.changes.publish(VIDEO_CHANGES, ids);
     },
     flushIntervalMs: deps.config.flushSeconds * 1000,
     maxPending: 200_000,

@@ -59,6 +59,16 @@ export function changeBusContract(name: string, make: () => Promise<ChangeBusSub
       assert.deepEqual(elsewhere, []);
     });
 
+    it('announces several ids at once: each is heard, the generation moves', async () => {
+      const topic = freshTopic();
+      const heard: string[] = [];
+      bus.subscribe(topic, (id) => void heard.push(id));
+      const before = bus.generation(topic);
+      await bus.publish(topic, ['a', 'b', 'c']);
+      assert.deepEqual(heard.sort(), ['a', 'b', 'c']);
+      assert.notEqual(bus.generation(topic), before);
+    });
+
     it('a failing listener neither rejects the publish nor stops the others', async () => {
       const topic = freshTopic();
       const heard: string[] = [];

@@ -42,12 +42,18 @@ describe('RedisChangeBus across processes', { skip: redisUrl ? undefined : noRed
     const a = await redisBus(redisUrl!, prefix);
     const b = await redisBus(redisUrl!, prefix);
     cleanups.push(a.cleanup, b.cleanup);
-    const heard = new Promise<string>((resolve) => b.bus.subscribe('video', resolve));
+    const heardIds: string[] = [];
+    const heard = new Promise<string>((resolve) =>
+      b.bus.subscribe('video', (id) => {
+        heardIds.push(id);
+        if (heardIds.length === 2) resolve(heardIds.join(','));
+      }),
+    );
     await waitFor(() => !b.bus.generation('video').startsWith('boot-'));
     const before = b.bus.generation('video');
     const started = Date.now();
-    await a.bus.publish('video', 'v42');
-    assert.equal(await heard, 'v42');
+    await a.bus.publish('video', ['v42', 'v43']);
+    assert.equal(await heard, 'v42,v43');
     assert.ok(Date.now() - started < 1000, `heard after ${Date.now() - started} ms`);
     assert.notEqual(b.bus.generation('video'), before);
     // Both nodes name the same generation once they heard the same changes: L2 entries are shared.

@@ -4,11 +4,12 @@
  */
 export interface ChangeBus {
   /**
-   * Announces that `id` of `topic` changed (after the change committed). This process's listeners have
-   * run when the promise settles, so the caller's next read sees the change; other processes hear it
-   * moments later (Redis pub/sub) or not at all without Redis (their caches then expire by TTL).
+   * Announces that `ids` of `topic` changed (after the change committed): one announcement, however many
+   * ids. This process's listeners have run when the promise settles, so the caller's next read sees the
+   * change; other processes hear it moments later (Redis pub/sub) or not at all without Redis (their
+   * caches then expire by TTL).
    */
-  publish(topic: string, id: string): Promise<void>;
+  publish(topic: string, ids: string | readonly string[]): Promise<void>;
   /** Calls `listener` for every change of `topic`, from any process; returns the unsubscribe. */
   subscribe(topic: string, listener: ChangeListener): () => void;
   /**
@@ -41,16 +42,18 @@ export class Listeners {
     return () => listeners.delete(listener);
   }
 
-  async notify(topic: string, id: string): Promise<void> {
+  async notify(topic: string, ids: readonly string[]): Promise<void> {
     const listeners = [...(this.#byTopic.get(topic) ?? [])];
     await Promise.all(
-      listeners.map(async (listener) => {
-        try {
-          await listener(id);
-        } catch (error) {
-          this.#onError(error, topic);
-        }
-      }),
+      listeners.flatMap((listener) =>
+        ids.map(async (id) => {
+          try {
+            await listener(id);
+          } catch (error) {
+            this.#onError(error, topic);
+          }
+        }),
+      ),
     );
   }
 }
@@ -64,9 +67,9 @@ export class LocalChangeBus implements ChangeBus {
     this.#listeners = new Listeners(onListenerError);
   }
 
-  async publish(topic: string, id: string): Promise<void> {
+  async publish(topic: string, ids: string | readonly string[]): Promise<void> {
     this.#counts.set(topic, (this.#counts.get(topic) ?? 0) + 1);
-    await this.#listeners.notify(topic, id);
+    await this.#listeners.notify(topic, typeof ids === 'string' ? [ids] : ids);
   }
 
   subscribe(topic: string, listener: ChangeListener): () => void {

@@ -17,7 +17,7 @@ export interface RedisChangeBusOptions {
 interface Message {
   origin: string;
   topic: string;
-  id: string;
+  ids: string[];
   count: number;
 }
 
@@ -78,14 +78,15 @@ export class RedisChangeBus implements ChangeBus {
     clearTimeout(timer);
   }
 
-  async publish(topic: string, id: string): Promise<void> {
+  async publish(topic: string, changed: string | readonly string[]): Promise<void> {
+    const ids = typeof changed === 'string' ? [changed] : [...changed];
     this.#topics.add(topic);
     try {
       // An unreachable Redis is not waited for: the change is applied here and the caller answered.
       if (this.#redis.status !== 'ready') throw new Error(`Redis is ${this.#redis.status}`);
       const count = await this.#redis.incr(this.#key(topic));
       this.#raise(topic, count);
-      const message: Message = { origin: this.#origin, topic, id, count };
+      const message: Message = { origin: this.#origin, topic, ids, count };
       await this.#redis.publish(this.#channel, JSON.stringify(message));
       this.#setHealthy(true);
     } catch (error) {
@@ -93,7 +94,7 @@ export class RedisChangeBus implements ChangeBus {
       this.#localEpoch++;
       this.#setHealthy(false, error);
     }
-    await this.#listeners.notify(topic, id);
+    await this.#listeners.notify(topic, ids);
   }
 
   subscribe(topic: string, listener: ChangeListener): () => void {
@@ -123,7 +124,7 @@ export class RedisChangeBus implements ChangeBus {
     }
     if (message.origin === this.#origin || typeof message.topic !== 'string') return;
     if (typeof message.count === 'number') this.#raise(message.topic, message.count);
-    await this.#listeners.notify(message.topic, String(message.id));
+    if (Array.isArray(message.ids)) await this.#listeners.notify(message.topic, message.ids.map(String));
   }
 
   /** After a reconnection, changes may have been missed: re-read the counts and retire local entries. */
