@@ -621,6 +621,20 @@ describe('PATCH /api/v1/videos/:id', () => {
     });
   }
 
+  it('chapters come from the description, YouTube-style, and follow its edits', async () => {
+    await seedVideo(t, 'chaptered001', { duration_seconds: 600 });
+    assert.deepEqual((await video('chaptered001', null)).chapters, []);
+    const description = 'Walkthrough.\n\n0:00 Intro\n1:30 Setup\n4:05 Demo & <questions>';
+    assert.equal((await patchVideo(t, 'chaptered001', { description })).statusCode, 200);
+    assert.deepEqual((await video('chaptered001', null)).chapters, [
+      { start: 0, title: 'Intro' },
+      { start: 90, title: 'Setup' },
+      { start: 245, title: 'Demo & <questions>' },
+    ]);
+    await patchVideo(t, 'chaptered001', { description: '0:00 Intro\n1:30 Setup' }); // two lines: no chapters
+    assert.deepEqual((await video('chaptered001', null)).chapters, []);
+  });
+
   it('who may edit: an upload token 403, anonymous 401, another member 403 on a public video and 404 on a hidden one', async () => {
     const token = await t.request({ method: 'POST', url: '/api/v1/upload-tokens', auth: alice });
     assert.equal(token.statusCode, 201, token.body);

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import type { MediaLinks } from '../playback/media-links.ts';
+import { chaptersFromDescription } from '../tracks/chapters.ts';
 import type { ListedVideo } from './video-list-query.ts';
 import type { VideoSummary } from './video-repository.ts';
 
@@ -12,6 +13,10 @@ export const VideoSchema = Type.Object(
     id: Type.String(),
     title: Type.String(),
     description: Type.String(),
+    chapters: Type.Array(Type.Object({ start: Type.Number(), title: Type.String() }), {
+      description:
+        'From the description, YouTube-style: lines like `0:00 Intro`, the first at 0:00, ascending, at least three',
+    }),
     tags: Type.Array(Type.String()),
     category: Nullable(Type.String({ description: 'One of GET /api/v1/categories' })),
     language: Nullable(Type.String({ description: 'BCP 47' })),
@@ -94,6 +99,7 @@ export function videoToApi(row: VideoSummary, baseUrl: string, links: MediaLinks
     id: row.id,
     title: row.title,
     description: row.description,
+    chapters: chaptersFromDescription(row.description, row.duration_seconds) ?? [],
     tags: row.tags,
     category: row.category,
     language: row.language,
