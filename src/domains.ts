@@ -59,7 +59,7 @@ export async function createDomains(config: Config, platform: Platform): Promise
     redis: platform.redis,
     redisPrefix: config.redisKeyPrefix,
     links: playback.links,
-    videos: catalog.videos,
+    manageable: (id, viewer) => catalog.service.manageable(id, viewer),
     requireKey: auth.authenticator.requireKey,
     config: config.views,
   });

@@ -69,12 +69,14 @@ function videoKey(id: string): string {
 /** Timestamp columns come back from JSON as ISO strings: make them Dates again, as the database gives them. */
 const DATE_COLUMNS = new Set(['created_at', 'updated_at', 'ready_at']);
 
+/** In place: the cache hands every caller a copy of its own, so nothing else holds these objects. */
 function reviveDates<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(reviveDates) as T;
-  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
-  const entries = Object.entries(value).map(([key, field]) => [
-    key,
-    DATE_COLUMNS.has(key) && typeof field === 'string' ? new Date(field) : reviveDates(field),
-  ]);
-  return Object.fromEntries(entries) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const field = record[key];
+    if (DATE_COLUMNS.has(key) && typeof field === 'string') record[key] = new Date(field);
+    else if (field !== null && typeof field === 'object') reviveDates(field);
+  }
+  return value;
 }

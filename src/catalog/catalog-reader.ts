@@ -1,7 +1,7 @@
 import type { Viewer } from '../auth/policy.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { CatalogCache } from './catalog-cache.ts';
-import { normalizeTag } from './video-fields.ts';
+import { foldText, normalizeTag } from './video-fields.ts';
 import { type ListInput, type ListPlan, planVideoList } from './video-list.ts';
 import { type ListedVideo, listVideos, popularTags } from './video-list-query.ts';
 import { type SearchPage, type Suggestion, searchVideos, suggest } from './video-search.ts';
@@ -52,7 +52,10 @@ export class CatalogReader {
 
   /** Type-ahead completions of public titles and tags. */
   suggest(prefix: string): Promise<Suggestion[]> {
-    return this.#deps.cache.page('suggest', prefix, () => suggest(this.#deps.readDb, prefix));
+    // Keyed by what suggest() looks up (the folded prefix): `Kub` and `kub ` share one entry.
+    return this.#deps.cache.page('suggest', foldText(prefix).trim(), () =>
+      suggest(this.#deps.readDb, prefix),
+    );
   }
 
   /** The most used tags of public videos, starting with `prefix`. */

@@ -44,7 +44,7 @@ export class VideoService {
    * A video this viewer may change: others' public videos are read-only (403), the rest hidden (404).
    * Read from the primary, not the cache: a change is decided on the row as it is now.
    */
-  async #manageable(id: string, viewer: Viewer): Promise<VideoSummary> {
+  async manageable(id: string, viewer: Viewer): Promise<VideoSummary> {
     const row = visibleTo(id, await this.#deps.videos.findSummary(id), viewer);
     if (!canManageVideo(videoFacts(row), viewer)) {
       if (row.visibility === 'public') throw errors.forbidden('This video belongs to another API key');
@@ -55,7 +55,7 @@ export class VideoService {
 
   /** Edits title, description, tags, category, language or visibility; the row after the edit. */
   async update(id: string, viewer: Viewer, edit: VideoEdit): Promise<VideoSummary> {
-    await this.#manageable(id, viewer);
+    await this.manageable(id, viewer);
     const columns = editedColumns(edit);
     const row = await this.#deps.videos.update(id, columns);
     if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);
@@ -65,7 +65,7 @@ export class VideoService {
 
   /** Makes a new encode; the current one keeps being served until the new one is ready. */
   async reprocess(id: string, viewer: Viewer): Promise<VideoSummary> {
-    const row = await this.#manageable(id, viewer);
+    const row = await this.manageable(id, viewer);
     if (row.status === 'processing') throw errors.videoBusy('The video is already being processed');
     const updated = await this.#deps.db.transaction().execute(async (tx) => {
       const claimed = await tx
@@ -95,7 +95,7 @@ export class VideoService {
    * finishes it later, and the answer is still 204.
    */
   async delete(id: string, viewer: Viewer): Promise<void> {
-    await this.#manageable(id, viewer);
+    await this.manageable(id, viewer);
     const cleanup = await this.#deps.db.transaction().execute(async (tx) => {
       const row = await this.#deps.videos.markDeleted(id, tx);
       if (!row) throw errors.videoDeleted(`Video ${id} was deleted`);

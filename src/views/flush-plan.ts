@@ -143,9 +143,19 @@ export function viewCandidates(
     const session = stored.get(batch.sessionId);
     if (session?.viewCounted) continue;
     const viewerHash = session?.viewerHash ?? batch.viewerHash;
-    pairs.set(`${batch.videoId}\u0000${viewerHash}`, { videoId: batch.videoId, viewerHash });
+    pairs.set(viewerKey(batch.videoId, viewerHash), { videoId: batch.videoId, viewerHash });
   }
   return [...pairs.values()];
+}
+
+/** Batches of one session together, in seq order. */
+export function bySessionAndSeq(a: AcceptedBatch, b: AcceptedBatch): number {
+  return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.seq - b.seq;
+}
+
+/** A batch's identity: a replay has the same one. */
+export function batchKey(batch: Pick<AcceptedBatch, 'sessionId' | 'seq'>): string {
+  return `${batch.sessionId}\u0000${batch.seq}`;
 }
 
 export function viewerKey(videoId: string, viewerHash: string): string {

@@ -1,6 +1,6 @@
 import type { preHandlerHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { VideoRepository } from '../catalog/video-repository.ts';
+import type { Viewer } from '../auth/policy.ts';
 import type { ViewsConfig } from '../config.ts';
 import type { Cache } from '../platform/cache/cache.ts';
 import type { ChangeBus } from '../platform/changes/change-bus.ts';
@@ -30,8 +30,8 @@ export interface ViewsDeps {
   redis: Redis | undefined;
   redisPrefix: string;
   links: MediaLinks;
-  /** The catalog's videos: who may read a video's statistics. */
-  videos: VideoRepository;
+  /** Who may read a video's statistics: whoever may manage it (the catalog decides). */
+  manageable(id: string, viewer: Viewer): Promise<unknown>;
   requireKey: preHandlerHookHandler;
   config: ViewsConfig;
 }
@@ -68,7 +68,12 @@ export function createViews(deps: ViewsDeps): Views {
     uniques,
     stats,
     routes: async (app) => {
-      await statsRoutes(app, { stats, videos: deps.videos, requireKey: deps.requireKey, clock: deps.clock });
+      await statsRoutes(app, {
+        stats,
+        manageable: deps.manageable,
+        requireKey: deps.requireKey,
+        clock: deps.clock,
+      });
       await beaconRoutes(app, {
         recorder,
         videos: new BeaconVideos(deps.db, deps.cache.namespace('views')),

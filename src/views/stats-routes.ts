@@ -1,8 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import { Type } from 'typebox';
-import { canManageVideo, canView, type Viewer } from '../auth/policy.ts';
-import { type VideoRepository, videoFacts } from '../catalog/video-repository.ts';
+import type { Viewer } from '../auth/policy.ts';
 import { errors } from '../errors.ts';
 import { errorResponses, IdParam } from '../http/schemas.ts';
 import type { Clock } from '../platform/clock.ts';
@@ -12,7 +11,8 @@ import type { StatsService } from './stats-service.ts';
 
 export interface StatsRouteOptions {
   stats: StatsService;
-  videos: VideoRepository;
+  /** Throws unless the viewer may manage the video (catalog's VideoService.manageable: 404/410/403). */
+  manageable(id: string, viewer: Viewer): Promise<unknown>;
   requireKey: preHandlerHookHandler;
   clock: Clock;
 }
@@ -103,7 +103,7 @@ export async function statsRoutes(parent: FastifyInstance, options: StatsRouteOp
       },
     },
     async (request, reply) => {
-      await assertManageable(options.videos, request.params.id, request.principal);
+      await options.manageable(request.params.id, request.principal);
       const range = rangeOf(request.query, options.clock.nowMs());
       const filter = filterOf(request.query);
       if (filter) return options.stats.filtered({ videoId: request.params.id }, range, filter);
@@ -139,16 +139,4 @@ export async function statsRoutes(parent: FastifyInstance, options: StatsRouteOp
       return report;
     },
   );
-}
-
-/** The statistics of a video are its manager's: hidden videos 404, others' public ones 403. */
-async function assertManageable(videos: VideoRepository, id: string, viewer: Viewer): Promise<void> {
-  const row = await videos.findSummary(id);
-  if (!row || !canView(videoFacts(row), viewer)) throw errors.videoNotFound(`No video ${id}`);
-  if (row.status === 'deleted') throw errors.videoDeleted(`Video ${id} was deleted`);
-  if (!canManageVideo(videoFacts(row), viewer)) {
-    if (row.visibility === 'public')
-      throw errors.forbidden('Only the owner of the video (or an admin) sees its statistics');
-    throw errors.videoNotFound(`No video ${id}`);
-  }
 }

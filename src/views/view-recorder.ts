@@ -1,7 +1,14 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Db } from '../platform/db/database.ts';
 import type { Logger } from '../platform/logger.ts';
-import { type AcceptedBatch, type FlushPlan, planFlush, viewCandidates } from './flush-plan.ts';
+import {
+  type AcceptedBatch,
+  batchKey,
+  bySessionAndSeq,
+  type FlushPlan,
+  planFlush,
+  viewCandidates,
+} from './flush-plan.ts';
 import type { UniqueViewers } from './unique-viewers.ts';
 import type { ViewRules } from './view-rules.ts';
 import { claimBatches, lastViews, lockSessions, writePlan } from './view-store.ts';
@@ -11,11 +18,6 @@ import { claimBatches, lastViews, lockSessions, writePlan } from './view-store.t
  * (bench/views.ts): p99 acknowledgement 105 ms with one transaction per flush, 32 ms in chunks of 500.
  */
 const CHUNK = 500;
-
-/** A session's batches in order, sessions together: a chunk boundary never reorders a session. */
-function bySessionAndSeq(a: AcceptedBatch, b: AcceptedBatch): number {
-  return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.seq - b.seq;
-}
 
 export interface ViewRecorderDeps {
   db: Db;
@@ -57,7 +59,7 @@ export class ViewRecorder {
 
   /** Holds a batch for the next flush; false when the backlog is full. A duplicate is accepted and dropped. */
   accept(batch: AcceptedBatch): boolean {
-    const key = `${batch.sessionId}\u0000${batch.seq}`;
+    const key = batchKey(batch);
     if (this.#pendingKeys.has(key)) return true;
     if (this.#pending.length >= this.#deps.maxPending) return false;
     this.#pending.push(batch);
@@ -97,6 +99,7 @@ export class ViewRecorder {
       this.#stats.flushedThrough = this.#deps.clock.nowMs(); // nothing held: everything acknowledged is written
       return;
     }
+    // Sessions together, each in order: a chunk boundary never reorders a session.
     const batches = [...this.#pending].sort(bySessionAndSeq);
     this.#pending = [];
     this.#pendingKeys = new Set();
@@ -162,8 +165,8 @@ export class ViewRecorder {
   }
 
   #requeue(batches: AcceptedBatch[]): void {
-    const kept = batches.filter((batch) => !this.#pendingKeys.has(`${batch.sessionId}\u0000${batch.seq}`));
+    const kept = batches.filter((batch) => !this.#pendingKeys.has(batchKey(batch)));
     this.#pending = [...kept, ...this.#pending];
-    for (const batch of kept) this.#pendingKeys.add(`${batch.sessionId}\u0000${batch.seq}`);
+    for (const batch of kept) this.#pendingKeys.add(batchKey(batch));
   }
 }

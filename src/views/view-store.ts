@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../platform/db/database.ts';
 import type { AcceptedBatch, FlushPlan, StoredSession } from './flush-plan.ts';
-import { isVideoId, viewerKey } from './flush-plan.ts';
+import { batchKey, bySessionAndSeq, isVideoId, viewerKey } from './flush-plan.ts';
 import type { SessionState } from './session-fold.ts';
 import type { ClientClass } from './user-agent.ts';
 
@@ -15,17 +15,15 @@ const ts = (ms: number) => ms / 1000;
 /** Records the batches' (session, seq); returns the ones not recorded before (a replay is dropped here). */
 export async function claimBatches(tx: Tx, batches: readonly AcceptedBatch[]): Promise<AcceptedBatch[]> {
   if (batches.length === 0) return [];
-  const sorted = [...batches].sort((a, b) =>
-    a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.seq - b.seq,
-  );
+  const sorted = [...batches].sort(bySessionAndSeq);
   const claimed = await sql<{ session_id: string; seq: number }>`
     insert into playback_batches (session_id, seq, received_at)
     select s, q, to_timestamp(r) from unnest(${sorted.map((b) => b.sessionId)}::text[],
       ${sorted.map((b) => b.seq)}::int[], ${sorted.map((b) => ts(b.receivedAt))}::float8[]) as t(s, q, r)
     on conflict do nothing
     returning session_id, seq`.execute(tx);
-  const fresh = new Set(claimed.rows.map((row) => `${row.session_id}\u0000${row.seq}`));
-  return sorted.filter((batch) => fresh.delete(`${batch.sessionId}\u0000${batch.seq}`));
+  const fresh = new Set(claimed.rows.map((row) => batchKey({ sessionId: row.session_id, seq: row.seq })));
+  return sorted.filter((batch) => fresh.delete(batchKey(batch)));
 }
 
 interface SessionRow {
